@@ -1,0 +1,8 @@
+//! weft's detection side: Sigma rules compiled to a batch matcher, correlation of the
+//! resulting signals in event-time windows, scheduled detection jobs, alerts and incidents.
+//!
+//! It consumes normalized events in the Arrow schema owned by [`weft_ingest::schema`], so the
+//! detection side builds without librdkafka (`weft-ingest` with default features off).
+
+/// The schema version this crate's matchers are written against.
+pub const EVENT_SCHEMA_VERSION: &str = weft_ingest::schema::SCHEMA_VERSION;

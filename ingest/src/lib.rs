@@ -1,0 +1,20 @@
+//! weft's ingest side: the event schema, the parsers that turn raw log records into it, and the
+//! event store that keeps the result.
+//!
+//! Data flows `Source -> Framer -> Parser -> Normalizer -> Arrow RecordBatch -> Parquet`:
+//!
+//! - [`schema`] owns the Arrow schema v1 of normalized events (DESIGN.md, `docs/schema.md`).
+//! - [`parse`] holds one parser per format, registered in [`parse::FORMATS`], and the
+//!   per-record format detection behind `--format auto`.
+//! - [`event::Event`] is what a parser produces; [`batch::EventBatchBuilder`] appends events
+//!   straight into Arrow arrays.
+//!
+//! Invariants: parsers never panic on any input; every record read is either stored or
+//! dead-lettered with a reason (`read == stored + dead_lettered`).
+
+pub mod event;
+pub mod parse;
+pub mod schema;
+pub mod time;
+
+pub use event::{Class, Event, Flag, Outcome};

@@ -1,0 +1,295 @@
+//! `--format auto`: the format of each record from a cheap look at its first bytes.
+//!
+//! Detection never tries parsers one after another. It reads the record's prefix (a `<PRI>`,
+//! a month name, `CEF:`, `#fields`, an access-log `[dd/Mon/yyyy:` ...) and, for JSON, makes
+//! one multi-pattern scan for the keys that mark a known JSON shape (`"auditID"` for
+//! Kubernetes audit, `"eventSource"` for CloudTrail, `"EventID"` for Windows, ...).
+//!
+//! What auto does when the chosen parser refuses a record: a JSON record is malformed and
+//! goes to the dead letters; a text line is kept as a `text` event flagged `unrecognized`,
+//! so an odd line in a log file is never lost and stays searchable.
+
+use std::collections::HashMap;
+use std::sync::LazyLock;
+
+use aho_corasick::AhoCorasick;
+
+use super::{ParseContext, ParseError, Parser, ParserOptions, text};
+use crate::event::{Event, Flag};
+
+/// JSON shapes told apart by a key they always carry, most specific first.
+const JSON_MARKERS: &[(&str, &str)] = &[
+    ("\"audit.k8s.io/", "k8s_audit"),
+    ("\"auditID\"", "k8s_audit"),
+    ("\"eventSource\"", "cloudtrail"),
+    ("\"Records\"", "cloudtrail"),
+    ("\"EventID\"", "windows"),
+    ("\"resourceLogs\"", "otlp"),
+    ("\"logRecords\"", "otlp"),
+    ("\"upstream_cluster\"", "envoy"),
+    ("\"upstream_host\"", "envoy"),
+    ("\"downstream_remote_address\"", "envoy"),
+    ("\"id.orig_h\"", "zeek"),
+    ("\"_path\"", "zeek"),
+];
+
+static JSON_MATCHER: LazyLock<AhoCorasick> = LazyLock::new(|| {
+    AhoCorasick::new(JSON_MARKERS.iter().map(|(marker, _)| marker))
+        .expect("the marker patterns are valid literals")
+});
+
+/// The format a JSON record most likely is: the most specific marker found, else `json`.
+fn sniff_json(record: &str) -> &'static str {
+    JSON_MATCHER
+        .find_overlapping_iter(record)
+        .map(|found| found.pattern().as_usize())
+        .min()
+        .map_or("json", |index| JSON_MARKERS[index].1)
+}
+
+fn starts_with_month(bytes: &[u8]) -> bool {
+    const MONTHS: [&[u8; 3]; 12] = [
+        b"Jan", b"Feb", b"Mar", b"Apr", b"May", b"Jun", b"Jul", b"Aug", b"Sep", b"Oct", b"Nov", b"Dec",
+    ];
+    bytes.len() > 4 && bytes[3] == b' ' && MONTHS.iter().any(|month| bytes.starts_with(*month))
+}
+
+fn starts_with_weekday(bytes: &[u8]) -> bool {
+    const DAYS: [&[u8; 3]; 7] = [b"Mon", b"Tue", b"Wed", b"Thu", b"Fri", b"Sat", b"Sun"];
+    DAYS.iter().any(|day| bytes.starts_with(*day))
+}
+
+/// `host ident user [dd/Mon/yyyy:` of the common and combined access log formats.
+fn looks_like_access_log(bytes: &[u8]) -> bool {
+    let window = &bytes[..bytes.len().min(512)];
+    let Some(open) = memchr::memmem::find(window, b" [") else {
+        return false;
+    };
+    let spaces = window[..open].iter().filter(|&&byte| byte == b' ').count();
+    let date = &window[open + 2..];
+    spaces >= 2
+        && date.len() > 7
+        && date[0].is_ascii_digit()
+        && (date[2] == b'/' || date[1] == b'/')
+}
+
+/// `key=` at the start of a line, as logfmt writes it.
+fn looks_like_logfmt(bytes: &[u8]) -> bool {
+    let key_len = bytes
+        .iter()
+        .take_while(|&&byte| byte.is_ascii_alphanumeric() || matches!(byte, b'_' | b'.' | b'-' | b'@'))
+        .count();
+    key_len > 0 && bytes.get(key_len) == Some(&b'=') && bytes[0].is_ascii_alphabetic()
+}
+
+/// The name of the format a record most likely is, from its first bytes.
+pub fn sniff(record: &str) -> &'static str {
+    let trimmed = record.trim_start_matches([' ', '\t', '\u{feff}']);
+    let bytes = trimmed.as_bytes();
+    let Some(&first) = bytes.first() else {
+        return text::NAME;
+    };
+    let cef_near_start = || memchr::memmem::find(&bytes[..bytes.len().min(256)], b"CEF:").is_some();
+    match first {
+        b'{' => sniff_json(trimmed),
+        b'[' => match bytes.get(1) {
+            Some(next) if next.is_ascii_alphabetic() && starts_with_weekday(&bytes[1..]) => "apache_error",
+            _ => sniff_json(trimmed),
+        },
+        b'<' => {
+            let digits = bytes[1..].iter().take_while(|byte| byte.is_ascii_digit()).count();
+            if digits == 0 || digits > 3 || bytes.get(1 + digits) != Some(&b'>') {
+                return text::NAME;
+            }
+            let rest = &bytes[2 + digits..];
+            if cef_near_start() {
+                "cef"
+            } else if rest.len() > 1 && rest[0].is_ascii_digit() && rest[1] == b' ' {
+                "syslog5424"
+            } else {
+                "syslog3164"
+            }
+        }
+        b'#' => {
+            if trimmed.starts_with("#separator") || trimmed.starts_with("#fields") {
+                "zeek"
+            } else {
+                text::NAME
+            }
+        }
+        _ if trimmed.starts_with("CEF:") => "cef",
+        _ if starts_with_month(bytes) => {
+            if cef_near_start() {
+                "cef"
+            } else {
+                "syslog3164"
+            }
+        }
+        _ if looks_like_access_log(bytes) => "access_log",
+        _ if looks_like_logfmt(bytes) => "logfmt",
+        _ => text::NAME,
+    }
+}
+
+/// The parser behind `--format auto`: detects per record and keeps one parser per format.
+pub struct AutoParser {
+    options: ParserOptions,
+    parsers: HashMap<&'static str, Box<dyn Parser>>,
+    /// Inside a Zeek TSV file (after its `#fields` header), tab-separated lines are Zeek rows.
+    in_zeek_file: bool,
+}
+
+impl std::fmt::Debug for AutoParser {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        formatter
+            .debug_struct("AutoParser")
+            .field("formats_seen", &self.parsers.keys().collect::<Vec<_>>())
+            .finish()
+    }
+}
+
+impl AutoParser {
+    pub fn new(options: &ParserOptions) -> Self {
+        AutoParser {
+            options: options.clone(),
+            parsers: HashMap::new(),
+            in_zeek_file: false,
+        }
+    }
+
+    /// The format for this record, with Zeek files' header state taken into account.
+    fn detect(&mut self, record: &str) -> &'static str {
+        if self.in_zeek_file {
+            if record.starts_with("#close") {
+                self.in_zeek_file = false;
+                return "zeek";
+            }
+            if record.starts_with('#') || record.contains('\t') {
+                return "zeek";
+            }
+            self.in_zeek_file = false;
+        }
+        let name = sniff(record);
+        if name == "zeek" && record.starts_with('#') {
+            self.in_zeek_file = true;
+        }
+        name
+    }
+
+    fn parser(&mut self, name: &'static str) -> Option<&mut Box<dyn Parser>> {
+        if !self.parsers.contains_key(name) {
+            let spec = super::format(name)?;
+            self.parsers.insert(name, (spec.build)(&self.options));
+        }
+        self.parsers.get_mut(name)
+    }
+}
+
+impl Parser for AutoParser {
+    fn parse<'a>(
+        &mut self,
+        record: &'a str,
+        context: &ParseContext,
+        out: &mut Vec<Event<'a>>,
+    ) -> Result<(), ParseError> {
+        let name = self.detect(record);
+        let is_json = matches!(record.trim_start().as_bytes().first(), Some(b'{' | b'['))
+            && name != "apache_error";
+        let error = match self.parser(name) {
+            Some(parser) if name != text::NAME => match parser.parse(record, context, out) {
+                Ok(()) => return Ok(()),
+                Err(error) if is_json => return Err(error),
+                Err(error) => Some(error),
+            },
+            _ => None,
+        };
+        let first = out.len();
+        text::TextParser.parse(record, context, out)?;
+        for event in &mut out[first..] {
+            event.flag(Flag::Unrecognized);
+            if let Some(error) = &error {
+                event
+                    .attrs
+                    .push(("weft.parse_error".into(), error.to_string().into()));
+            }
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sniffs_line_formats_by_prefix() {
+        let cases = [
+            ("<34>Oct 11 22:14:15 mymachine su: 'su root' failed", "syslog3164"),
+            ("<165>1 2003-10-11T22:14:15.003Z mymachine.example.com evntslog - ID47 - msg", "syslog5424"),
+            ("Mar 27 13:06:56 ip-10-77-20-248 sshd[1291]: Server listening", "syslog3164"),
+            ("CEF:0|Security|threatmanager|1.0|100|worm stopped|10|src=10.0.0.1", "cef"),
+            ("<134>Feb 19 08:26:10 host CEF:0|Vendor|Product|1|100|name|5|", "cef"),
+            (
+                r#"83.149.9.216 - - [17/May/2015:10:05:03 +0000] "GET / HTTP/1.1" 200 203023 "-" "curl""#,
+                "access_log",
+            ),
+            ("[Wed Oct 11 14:32:52 2000] [error] [client 127.0.0.1] client denied", "apache_error"),
+            ("level=info msg=\"started\" service=api", "logfmt"),
+            ("#separator \\x09", "zeek"),
+            ("just some words", "text"),
+            ("", "text"),
+        ];
+        for (record, expected) in cases {
+            assert_eq!(sniff(record), expected, "{record}");
+        }
+    }
+
+    #[test]
+    fn sniffs_json_shapes_by_marker_keys() {
+        let cases = [
+            (r#"{"kind":"Event","apiVersion":"audit.k8s.io/v1","auditID":"x"}"#, "k8s_audit"),
+            (r#"{"eventVersion":"1.08","eventSource":"iam.amazonaws.com"}"#, "cloudtrail"),
+            (r#"{"Records":[{"eventSource":"s3.amazonaws.com"}]}"#, "cloudtrail"),
+            (r#"{"Event":{"System":{"EventID":4624}}}"#, "windows"),
+            (r#"{"EventID":1,"Channel":"Microsoft-Windows-Sysmon/Operational"}"#, "windows"),
+            (r#"{"resourceLogs":[]}"#, "otlp"),
+            (r#"{"upstream_cluster":"svc","response_code":200}"#, "envoy"),
+            (r#"{"_path":"conn","id.orig_h":"10.0.0.1"}"#, "zeek"),
+            (r#"{"level":"info","msg":"hi"}"#, "json"),
+            (r#"[{"msg":"a"}]"#, "json"),
+        ];
+        for (record, expected) in cases {
+            assert_eq!(sniff(record), expected, "{record}");
+        }
+    }
+
+    #[test]
+    fn unclaimed_line_is_kept_as_flagged_text() {
+        let mut parser = AutoParser::new(&ParserOptions::default());
+        let mut out = Vec::new();
+        parser
+            .parse("hello world", &ParseContext { reference_time: 0 }, &mut out)
+            .expect("text never fails on non-blank input");
+        assert_eq!(out[0].format, "text");
+        assert!(out[0].flags.contains(&Flag::Unrecognized));
+    }
+
+    #[test]
+    fn malformed_json_is_refused() {
+        let mut parser = AutoParser::new(&ParserOptions::default());
+        let mut out = Vec::new();
+        let result = parser.parse("{\"a\":", &ParseContext { reference_time: 0 }, &mut out);
+        assert!(result.is_err());
+        assert!(out.is_empty());
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn never_panics(bytes in proptest::collection::vec(proptest::num::u8::ANY, 0..512)) {
+            let record = String::from_utf8_lossy(&bytes);
+            let mut parser = AutoParser::new(&ParserOptions::default());
+            let mut out = Vec::new();
+            let _ = parser.parse(&record, &ParseContext { reference_time: 0 }, &mut out);
+        }
+    }
+}
