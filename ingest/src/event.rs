@@ -128,7 +128,14 @@ pub mod severity {
     pub fn from_level_name(name: &str) -> Option<i32> {
         let level = name.trim();
         let eq = |candidate: &str| level.eq_ignore_ascii_case(candidate);
-        let id = if eq("trace") || eq("debug") || eq("info") || eq("information") || eq("informational") || eq("notice") || eq("verbose") {
+        let id = if eq("trace")
+            || eq("debug")
+            || eq("info")
+            || eq("information")
+            || eq("informational")
+            || eq("notice")
+            || eq("verbose")
+        {
             INFORMATIONAL
         } else if eq("warn") || eq("warning") {
             MEDIUM
@@ -284,7 +291,10 @@ mod tests {
     fn level_names_map_to_ocsf_severity() {
         assert_eq!(severity::from_level_name("ERROR"), Some(severity::HIGH));
         assert_eq!(severity::from_level_name("warn"), Some(severity::MEDIUM));
-        assert_eq!(severity::from_level_name("info"), Some(severity::INFORMATIONAL));
+        assert_eq!(
+            severity::from_level_name("info"),
+            Some(severity::INFORMATIONAL)
+        );
         assert_eq!(severity::from_level_name("nonsense"), None);
     }
 

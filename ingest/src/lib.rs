@@ -13,6 +13,7 @@
 //! dead-lettered with a reason (`read == stored + dead_lettered`).
 
 pub mod event;
+pub mod frame;
 pub mod parse;
 pub mod schema;
 pub mod time;

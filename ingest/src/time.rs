@@ -71,7 +71,8 @@ fn days_from_civil(year: i32, month: u32, day: u32) -> i64 {
     let era = year.div_euclid(400);
     let year_of_era = year - era * 400;
     let month = i64::from(month);
-    let day_of_year = (153 * (if month > 2 { month - 3 } else { month + 9 }) + 2) / 5 + i64::from(day) - 1;
+    let day_of_year =
+        (153 * (if month > 2 { month - 3 } else { month + 9 }) + 2) / 5 + i64::from(day) - 1;
     let day_of_era = year_of_era * 365 + year_of_era / 4 - year_of_era / 100 + day_of_year;
     era * 146_097 + day_of_era - 719_468
 }
@@ -83,7 +84,8 @@ pub fn year_of(micros: i64) -> i32 {
     let z = days + 719_468;
     let era = z.div_euclid(146_097);
     let day_of_era = z - era * 146_097;
-    let year_of_era = (day_of_era - day_of_era / 1460 + day_of_era / 36_524 - day_of_era / 146_096) / 365;
+    let year_of_era =
+        (day_of_era - day_of_era / 1460 + day_of_era / 36_524 - day_of_era / 146_096) / 365;
     let day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
     let month_index = (5 * day_of_year + 2) / 153;
     let year = year_of_era + era * 400 + i64::from(month_index >= 10);
@@ -207,7 +209,11 @@ fn clock(cursor: &mut Cursor) -> Option<(u32, u32, u32, u32)> {
         return None;
     }
     let minute = cursor.digits(2)?;
-    let second = if cursor.eat(b':') { cursor.digits(2)? } else { 0 };
+    let second = if cursor.eat(b':') {
+        cursor.digits(2)?
+    } else {
+        0
+    };
     let micros = cursor.fraction();
     Some((hour, minute, second, micros))
 }
@@ -226,7 +232,8 @@ pub fn parse_rfc3339(text: &str) -> Option<i64> {
         return None;
     }
     let day = cursor.digits(2)?;
-    let (hour, minute, second, micros) = if cursor.eat(b'T') || cursor.eat(b't') || cursor.eat(b' ') {
+    let (hour, minute, second, micros) = if cursor.eat(b'T') || cursor.eat(b't') || cursor.eat(b' ')
+    {
         clock(&mut cursor)?
     } else {
         (0, 0, 0, 0)
@@ -267,7 +274,10 @@ pub fn parse_epoch(text: &str) -> Option<i64> {
         Some((integer, fraction)) => (integer, fraction),
         None => (text, ""),
     };
-    if integer.is_empty() || integer.len() > 19 || !integer.bytes().all(|byte| byte.is_ascii_digit()) {
+    if integer.is_empty()
+        || integer.len() > 19
+        || !integer.bytes().all(|byte| byte.is_ascii_digit())
+    {
         return None;
     }
     if !fraction.bytes().all(|byte| byte.is_ascii_digit()) {
@@ -414,9 +424,14 @@ pub fn resolve_year(civil: Civil, reference_micros: i64) -> Option<i64> {
 
 /// Apache error log and ctime-style times: `Wed Oct 11 14:32:52.123456 2000` (weekday optional).
 pub fn parse_ctime(text: &str) -> Option<i64> {
-    let mut text = text.trim().trim_start_matches('[').trim_end_matches(']').trim();
+    let mut text = text
+        .trim()
+        .trim_start_matches('[')
+        .trim_end_matches(']')
+        .trim();
     // Optional weekday.
-    if text.len() > 4 && text.as_bytes()[3] == b' ' && month_from_abbrev(text.as_bytes()).is_none() {
+    if text.len() > 4 && text.as_bytes()[3] == b' ' && month_from_abbrev(text.as_bytes()).is_none()
+    {
         text = text.get(4..)?;
     }
     let (civil, used) = parse_rfc3164_prefix(text)?;
@@ -446,7 +461,10 @@ pub fn parse_month_day_year(text: &str) -> Option<i64> {
         Some(offset) => offset,
         None => {
             let rest = cursor.rest();
-            if rest.is_empty() || rest.eq_ignore_ascii_case(b"UTC") || rest.eq_ignore_ascii_case(b"GMT") {
+            if rest.is_empty()
+                || rest.eq_ignore_ascii_case(b"UTC")
+                || rest.eq_ignore_ascii_case(b"GMT")
+            {
                 0
             } else {
                 return None;
@@ -494,8 +512,14 @@ mod tests {
         assert_eq!(parse_rfc3339("2000-10-11T16:42:16+02:00"), Some(T2000));
         assert_eq!(parse_rfc3339("2000-10-11T09:42:16-0500"), Some(T2000));
         assert_eq!(parse_rfc3339("2000-10-11 14:42:16"), Some(T2000));
-        assert_eq!(parse_rfc3339("2000-10-11T14:42:16.5270000Z"), Some(T2000 + 527_000));
-        assert_eq!(parse_rfc3339("2000-10-11T14:42:16.123456789Z"), Some(T2000 + 123_456));
+        assert_eq!(
+            parse_rfc3339("2000-10-11T14:42:16.5270000Z"),
+            Some(T2000 + 527_000)
+        );
+        assert_eq!(
+            parse_rfc3339("2000-10-11T14:42:16.123456789Z"),
+            Some(T2000 + 123_456)
+        );
         assert_eq!(parse_rfc3339("2000-10-11 14:42:16 UTC"), Some(T2000));
         assert_eq!(parse_rfc3339("1970-01-01"), Some(0));
     }
@@ -537,20 +561,32 @@ mod tests {
 
     #[test]
     fn ctime_and_month_day_year() {
-        assert_eq!(parse_ctime("[Wed Oct 11 14:42:16.000250 2000]"), Some(T2000 + 250));
+        assert_eq!(
+            parse_ctime("[Wed Oct 11 14:42:16.000250 2000]"),
+            Some(T2000 + 250)
+        );
         assert_eq!(parse_ctime("Oct 11 14:42:16 2000"), Some(T2000));
         assert_eq!(parse_month_day_year("Oct 11 2000 14:42:16"), Some(T2000));
-        assert_eq!(parse_month_day_year("Oct 11 2000 16:42:16 +02:00"), Some(T2000));
+        assert_eq!(
+            parse_month_day_year("Oct 11 2000 16:42:16 +02:00"),
+            Some(T2000)
+        );
     }
 
     #[test]
     fn rfc3164_year_resolves_around_new_year() {
         let new_year_2025 = parse_rfc3339("2025-01-01T00:00:30Z").expect("valid");
         let (december, _) = parse_rfc3164_prefix("Dec 31 23:59:59 host").expect("valid");
-        assert_eq!(resolve_year(december, new_year_2025), parse_rfc3339("2024-12-31T23:59:59Z"));
+        assert_eq!(
+            resolve_year(december, new_year_2025),
+            parse_rfc3339("2024-12-31T23:59:59Z")
+        );
         let end_of_2024 = parse_rfc3339("2024-12-31T23:59:50Z").expect("valid");
         let (january, _) = parse_rfc3164_prefix("Jan  1 00:00:01 host").expect("valid");
-        assert_eq!(resolve_year(january, end_of_2024), parse_rfc3339("2025-01-01T00:00:01Z"));
+        assert_eq!(
+            resolve_year(january, end_of_2024),
+            parse_rfc3339("2025-01-01T00:00:01Z")
+        );
         let (leap_day, _) = parse_rfc3164_prefix("Feb 29 12:00:00").expect("valid");
         let mid_2025 = parse_rfc3339("2025-06-01T00:00:00Z").expect("valid");
         assert_eq!(

@@ -113,105 +113,244 @@ pub const DEFAULT_ALIASES: &[(Column, &[&str])] = &[
     (
         Column::Time,
         &[
-            "@timestamp", "timestamp", "time", "ts", "eventTime", "event_time", "Timestamp",
-            "TimeGenerated", "datetime", "date", "t",
+            "@timestamp",
+            "timestamp",
+            "time",
+            "ts",
+            "eventTime",
+            "event_time",
+            "Timestamp",
+            "TimeGenerated",
+            "datetime",
+            "date",
+            "t",
         ],
     ),
     (
         Column::Service,
-        &["service.name", "service", "service_name", "serviceName", "app", "application"],
+        &[
+            "service.name",
+            "service",
+            "service_name",
+            "serviceName",
+            "app",
+            "application",
+        ],
     ),
     (
         Column::Host,
-        &["host.name", "host.hostname", "hostname", "host", "Hostname", "Computer", "computer", "node"],
+        &[
+            "host.name",
+            "host.hostname",
+            "hostname",
+            "host",
+            "Hostname",
+            "Computer",
+            "computer",
+            "node",
+        ],
     ),
-    (Column::Activity, &["event.action", "action", "activity", "operation"]),
-    (Column::Outcome, &["event.outcome", "outcome", "result", "success"]),
+    (
+        Column::Activity,
+        &["event.action", "action", "activity", "operation"],
+    ),
+    (
+        Column::Outcome,
+        &["event.outcome", "outcome", "result", "success"],
+    ),
     (
         Column::Severity,
         &[
-            "log.level", "level", "severity", "severity_text", "SeverityText", "lvl", "loglevel",
+            "log.level",
+            "level",
+            "severity",
+            "severity_text",
+            "SeverityText",
+            "lvl",
+            "loglevel",
             "levelname",
         ],
     ),
     (
         Column::User,
         &[
-            "user.name", "username", "userName", "user_name", "user", "usr", "actor", "principal",
-            "user.id", "user_id", "userId",
+            "user.name",
+            "username",
+            "userName",
+            "user_name",
+            "user",
+            "usr",
+            "actor",
+            "principal",
+            "user.id",
+            "user_id",
+            "userId",
         ],
     ),
     (
         Column::SrcIp,
         &[
-            "source.ip", "client.ip", "src_ip", "srcip", "source_ip", "client_ip", "clientIp",
-            "clientIP", "remote_addr", "remoteAddr", "remote_ip", "sourceIPAddress", "ip",
+            "source.ip",
+            "client.ip",
+            "src_ip",
+            "srcip",
+            "source_ip",
+            "client_ip",
+            "clientIp",
+            "clientIP",
+            "remote_addr",
+            "remoteAddr",
+            "remote_ip",
+            "sourceIPAddress",
+            "ip",
             "client_addr",
         ],
     ),
     (
         Column::SrcPort,
-        &["source.port", "client.port", "src_port", "srcport", "sport", "remote_port", "client_port"],
+        &[
+            "source.port",
+            "client.port",
+            "src_port",
+            "srcport",
+            "sport",
+            "remote_port",
+            "client_port",
+        ],
     ),
     (
         Column::DstIp,
-        &["destination.ip", "server.ip", "dst_ip", "dstip", "dest_ip", "destination_ip", "server_ip"],
+        &[
+            "destination.ip",
+            "server.ip",
+            "dst_ip",
+            "dstip",
+            "dest_ip",
+            "destination_ip",
+            "server_ip",
+        ],
     ),
     (
         Column::DstPort,
-        &["destination.port", "server.port", "dst_port", "dstport", "dport", "dest_port", "server_port"],
+        &[
+            "destination.port",
+            "server.port",
+            "dst_port",
+            "dstport",
+            "dport",
+            "dest_port",
+            "server_port",
+        ],
     ),
     (
         Column::HttpMethod,
         &[
-            "http.request.method", "http.method", "http_method", "method", "request_method",
+            "http.request.method",
+            "http.method",
+            "http_method",
+            "method",
+            "request_method",
             "httpMethod",
         ],
     ),
     (
         Column::Url,
         &[
-            "url.original", "url.full", "http.url", "http.target", "url.path", "url", "uri",
-            "request_uri", "requestUri", "request_url", "path",
+            "url.original",
+            "url.full",
+            "http.url",
+            "http.target",
+            "url.path",
+            "url",
+            "uri",
+            "request_uri",
+            "requestUri",
+            "request_url",
+            "path",
         ],
     ),
     (
         Column::HttpStatus,
         &[
-            "http.response.status_code", "http.status_code", "http_status", "status_code",
-            "statusCode", "response_code", "status",
+            "http.response.status_code",
+            "http.status_code",
+            "http_status",
+            "status_code",
+            "statusCode",
+            "response_code",
+            "status",
         ],
     ),
     (
         Column::UserAgent,
-        &["user_agent.original", "http.user_agent", "user_agent", "userAgent", "ua"],
+        &[
+            "user_agent.original",
+            "http.user_agent",
+            "user_agent",
+            "userAgent",
+            "ua",
+        ],
     ),
-    (Column::Process, &["process.name", "process", "proc", "program", "comm"]),
+    (
+        Column::Process,
+        &["process.name", "process", "proc", "program", "comm"],
+    ),
     (
         Column::CommandLine,
-        &["process.command_line", "command_line", "cmdline", "CommandLine", "cmd"],
+        &[
+            "process.command_line",
+            "command_line",
+            "cmdline",
+            "CommandLine",
+            "cmd",
+        ],
     ),
     (Column::Resource, &["resource", "object", "target"]),
     (
         Column::TraceId,
-        &["trace.id", "trace_id", "traceId", "traceID", "TraceId", "otel.trace_id", "dd.trace_id"],
+        &[
+            "trace.id",
+            "trace_id",
+            "traceId",
+            "traceID",
+            "TraceId",
+            "otel.trace_id",
+            "dd.trace_id",
+        ],
     ),
     (
         Column::SpanId,
-        &["span.id", "span_id", "spanId", "spanID", "SpanId", "otel.span_id", "dd.span_id"],
+        &[
+            "span.id",
+            "span_id",
+            "spanId",
+            "spanID",
+            "SpanId",
+            "otel.span_id",
+            "dd.span_id",
+        ],
     ),
     (
         Column::RequestId,
         &[
-            "http.request.id", "request_id", "requestId", "requestID", "req_id", "reqId",
-            "x_request_id", "x-request-id",
+            "http.request.id",
+            "request_id",
+            "requestId",
+            "requestID",
+            "req_id",
+            "reqId",
+            "x_request_id",
+            "x-request-id",
         ],
     ),
     (
         Column::SessionId,
         &["session.id", "session_id", "sessionId", "sessionID", "sid"],
     ),
-    (Column::Message, &["message", "msg", "log", "text", "Message"]),
+    (
+        Column::Message,
+        &["message", "msg", "log", "text", "Message"],
+    ),
 ];
 
 /// Why a configured alias was refused.
@@ -257,10 +396,11 @@ impl AliasTable {
             *rank = rank.saturating_add(shift);
         }
         for (rank, (field, column_name)) in extra.into_iter().enumerate() {
-            let column = Column::from_name(column_name).ok_or_else(|| AliasError::UnknownColumn {
-                field: field.to_string(),
-                column: column_name.to_string(),
-            })?;
+            let column =
+                Column::from_name(column_name).ok_or_else(|| AliasError::UnknownColumn {
+                    field: field.to_string(),
+                    column: column_name.to_string(),
+                })?;
             let rank = u16::try_from(rank).unwrap_or(u16::MAX);
             table.by_field.insert(field.into(), (column, rank));
         }
@@ -390,9 +530,28 @@ pub fn severity_from_text(value: &str) -> Option<i32> {
 pub fn outcome_from_text(value: &str) -> Option<Outcome> {
     let value = value.trim();
     let is = |word: &str| value.eq_ignore_ascii_case(word);
-    if is("success") || is("succeeded") || is("successful") || is("ok") || is("true") || is("allow") || is("allowed") || is("accepted") || is("pass") || is("passed") {
+    if is("success")
+        || is("succeeded")
+        || is("successful")
+        || is("ok")
+        || is("true")
+        || is("allow")
+        || is("allowed")
+        || is("accepted")
+        || is("pass")
+        || is("passed")
+    {
         Some(Outcome::Success)
-    } else if is("failure") || is("failed") || is("fail") || is("false") || is("deny") || is("denied") || is("rejected") || is("error") || is("blocked") {
+    } else if is("failure")
+        || is("failed")
+        || is("fail")
+        || is("false")
+        || is("deny")
+        || is("denied")
+        || is("rejected")
+        || is("error")
+        || is("blocked")
+    {
         Some(Outcome::Failure)
     } else if is("unknown") {
         Some(Outcome::Unknown)

@@ -49,7 +49,8 @@ fn sniff_json(record: &str) -> &'static str {
 
 fn starts_with_month(bytes: &[u8]) -> bool {
     const MONTHS: [&[u8; 3]; 12] = [
-        b"Jan", b"Feb", b"Mar", b"Apr", b"May", b"Jun", b"Jul", b"Aug", b"Sep", b"Oct", b"Nov", b"Dec",
+        b"Jan", b"Feb", b"Mar", b"Apr", b"May", b"Jun", b"Jul", b"Aug", b"Sep", b"Oct", b"Nov",
+        b"Dec",
     ];
     bytes.len() > 4 && bytes[3] == b' ' && MONTHS.iter().any(|month| bytes.starts_with(*month))
 }
@@ -77,7 +78,9 @@ fn looks_like_access_log(bytes: &[u8]) -> bool {
 fn looks_like_logfmt(bytes: &[u8]) -> bool {
     let key_len = bytes
         .iter()
-        .take_while(|&&byte| byte.is_ascii_alphanumeric() || matches!(byte, b'_' | b'.' | b'-' | b'@'))
+        .take_while(|&&byte| {
+            byte.is_ascii_alphanumeric() || matches!(byte, b'_' | b'.' | b'-' | b'@')
+        })
         .count();
     key_len > 0 && bytes.get(key_len) == Some(&b'=') && bytes[0].is_ascii_alphabetic()
 }
@@ -93,11 +96,16 @@ pub fn sniff(record: &str) -> &'static str {
     match first {
         b'{' => sniff_json(trimmed),
         b'[' => match bytes.get(1) {
-            Some(next) if next.is_ascii_alphabetic() && starts_with_weekday(&bytes[1..]) => "apache_error",
+            Some(next) if next.is_ascii_alphabetic() && starts_with_weekday(&bytes[1..]) => {
+                "apache_error"
+            }
             _ => sniff_json(trimmed),
         },
         b'<' => {
-            let digits = bytes[1..].iter().take_while(|byte| byte.is_ascii_digit()).count();
+            let digits = bytes[1..]
+                .iter()
+                .take_while(|byte| byte.is_ascii_digit())
+                .count();
             if digits == 0 || digits > 3 || bytes.get(1 + digits) != Some(&b'>') {
                 return text::NAME;
             }
@@ -224,16 +232,34 @@ mod tests {
     #[test]
     fn sniffs_line_formats_by_prefix() {
         let cases = [
-            ("<34>Oct 11 22:14:15 mymachine su: 'su root' failed", "syslog3164"),
-            ("<165>1 2003-10-11T22:14:15.003Z mymachine.example.com evntslog - ID47 - msg", "syslog5424"),
-            ("Mar 27 13:06:56 ip-10-77-20-248 sshd[1291]: Server listening", "syslog3164"),
-            ("CEF:0|Security|threatmanager|1.0|100|worm stopped|10|src=10.0.0.1", "cef"),
-            ("<134>Feb 19 08:26:10 host CEF:0|Vendor|Product|1|100|name|5|", "cef"),
+            (
+                "<34>Oct 11 22:14:15 mymachine su: 'su root' failed",
+                "syslog3164",
+            ),
+            (
+                "<165>1 2003-10-11T22:14:15.003Z mymachine.example.com evntslog - ID47 - msg",
+                "syslog5424",
+            ),
+            (
+                "Mar 27 13:06:56 ip-10-77-20-248 sshd[1291]: Server listening",
+                "syslog3164",
+            ),
+            (
+                "CEF:0|Security|threatmanager|1.0|100|worm stopped|10|src=10.0.0.1",
+                "cef",
+            ),
+            (
+                "<134>Feb 19 08:26:10 host CEF:0|Vendor|Product|1|100|name|5|",
+                "cef",
+            ),
             (
                 r#"83.149.9.216 - - [17/May/2015:10:05:03 +0000] "GET / HTTP/1.1" 200 203023 "-" "curl""#,
                 "access_log",
             ),
-            ("[Wed Oct 11 14:32:52 2000] [error] [client 127.0.0.1] client denied", "apache_error"),
+            (
+                "[Wed Oct 11 14:32:52 2000] [error] [client 127.0.0.1] client denied",
+                "apache_error",
+            ),
             ("level=info msg=\"started\" service=api", "logfmt"),
             ("#separator \\x09", "zeek"),
             ("just some words", "text"),
@@ -247,11 +273,23 @@ mod tests {
     #[test]
     fn sniffs_json_shapes_by_marker_keys() {
         let cases = [
-            (r#"{"kind":"Event","apiVersion":"audit.k8s.io/v1","auditID":"x"}"#, "k8s_audit"),
-            (r#"{"eventVersion":"1.08","eventSource":"iam.amazonaws.com"}"#, "cloudtrail"),
-            (r#"{"Records":[{"eventSource":"s3.amazonaws.com"}]}"#, "cloudtrail"),
+            (
+                r#"{"kind":"Event","apiVersion":"audit.k8s.io/v1","auditID":"x"}"#,
+                "k8s_audit",
+            ),
+            (
+                r#"{"eventVersion":"1.08","eventSource":"iam.amazonaws.com"}"#,
+                "cloudtrail",
+            ),
+            (
+                r#"{"Records":[{"eventSource":"s3.amazonaws.com"}]}"#,
+                "cloudtrail",
+            ),
             (r#"{"Event":{"System":{"EventID":4624}}}"#, "windows"),
-            (r#"{"EventID":1,"Channel":"Microsoft-Windows-Sysmon/Operational"}"#, "windows"),
+            (
+                r#"{"EventID":1,"Channel":"Microsoft-Windows-Sysmon/Operational"}"#,
+                "windows",
+            ),
             (r#"{"resourceLogs":[]}"#, "otlp"),
             (r#"{"upstream_cluster":"svc","response_code":200}"#, "envoy"),
             (r#"{"_path":"conn","id.orig_h":"10.0.0.1"}"#, "zeek"),

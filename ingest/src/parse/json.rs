@@ -65,7 +65,9 @@ pub fn generic_event<'a>(
     if event.http_status.is_some() || event.http_method.is_some() {
         event.class = Class::HttpActivity;
         if event.outcome.is_none() {
-            event.outcome = event.http_status.map(crate::event::Outcome::from_http_status);
+            event.outcome = event
+                .http_status
+                .map(crate::event::Outcome::from_http_status);
         }
     }
     Ok(event)

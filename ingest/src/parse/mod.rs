@@ -91,7 +91,10 @@ pub struct FormatSpec {
 
 impl std::fmt::Debug for FormatSpec {
     fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        formatter.debug_struct("FormatSpec").field("name", &self.name).finish()
+        formatter
+            .debug_struct("FormatSpec")
+            .field("name", &self.name)
+            .finish()
     }
 }
 

@@ -75,7 +75,10 @@ mod tests {
             )
             .expect("valid");
         assert_eq!(out[0].time, time::parse_rfc3339("2024-05-01T12:00:00Z"));
-        assert_eq!(out[0].message.as_deref(), Some("2024-05-01 12:00:00 worker started"));
+        assert_eq!(
+            out[0].message.as_deref(),
+            Some("2024-05-01 12:00:00 worker started")
+        );
     }
 
     #[test]
