@@ -12,10 +12,13 @@
 //! Invariants: parsers never panic on any input; every record read is either stored or
 //! dead-lettered with a reason (`read == stored + dead_lettered`).
 
+pub mod batch;
 pub mod event;
 pub mod frame;
+pub mod id;
 pub mod parse;
 pub mod schema;
+pub mod store;
 pub mod time;
 
 pub use event::{Class, Event, Flag, Outcome};

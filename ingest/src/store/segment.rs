@@ -1,0 +1,129 @@
+//! Writing one segment: a zstd Parquet file written to a temporary name, fsynced, renamed into
+//! `events/date=YYYY-MM-DD/hour=HH/`, and its directory fsynced.
+
+use std::fs::{self, File};
+use std::path::{Path, PathBuf};
+
+use arrow_array::RecordBatch;
+use parquet::arrow::ArrowWriter;
+use parquet::basic::{Compression, ZstdLevel};
+use parquet::file::metadata::KeyValue;
+use parquet::file::properties::{EnabledStatistics, WriterProperties};
+use parquet::file::reader::{FileReader, SerializedFileReader};
+
+use super::StoreError;
+use super::manifest::{SEGMENT_METADATA_KEY, SegmentEntry};
+
+/// Rows per Parquet row group: large enough for efficient scans, small enough for pruning.
+pub const ROW_GROUP_ROWS: usize = 128 * 1024;
+/// Prefix of segments being written; such files are incomplete and removed on start.
+pub const TEMP_PREFIX: &str = ".tmp-";
+
+/// The directory of the hour that starts at `hour_start` (UTC microseconds), relative to the
+/// data directory.
+pub fn partition_dir(hour_start: i64) -> PathBuf {
+    match chrono::DateTime::from_timestamp_micros(hour_start) {
+        Some(time) => PathBuf::from(format!(
+            "events/date={}/hour={}",
+            time.format("%Y-%m-%d"),
+            time.format("%H")
+        )),
+        None => PathBuf::from("events/date=out-of-range/hour=00"),
+    }
+}
+
+fn writer_properties(entry_json: String) -> Result<WriterProperties, StoreError> {
+    let level = ZstdLevel::try_new(3).map_err(StoreError::Parquet)?;
+    Ok(WriterProperties::builder()
+        .set_compression(Compression::ZSTD(level))
+        .set_max_row_group_row_count(Some(ROW_GROUP_ROWS))
+        .set_statistics_enabled(EnabledStatistics::Page)
+        .set_key_value_metadata(Some(vec![KeyValue::new(
+            SEGMENT_METADATA_KEY.to_string(),
+            entry_json,
+        )]))
+        .build())
+}
+
+/// Writes `batch` as the segment described by `entry` (whose `path` says where), durably.
+/// Returns the entry with its file size filled in.
+pub fn write_segment(
+    data_dir: &Path,
+    batch: &RecordBatch,
+    mut entry: SegmentEntry,
+) -> Result<SegmentEntry, StoreError> {
+    let final_path = data_dir.join(&entry.path);
+    let directory = final_path
+        .parent()
+        .expect("segment paths always have a partition directory")
+        .to_path_buf();
+    fs::create_dir_all(&directory)
+        .map_err(|error| StoreError::io("creating the partition directory", &directory, error))?;
+    let file_name = final_path
+        .file_name()
+        .expect("segment paths always end in a file name")
+        .to_string_lossy()
+        .into_owned();
+    let temp_path = directory.join(format!("{TEMP_PREFIX}{file_name}"));
+
+    let entry_json = serde_json::to_string(&entry).expect("manifest entries always serialize");
+    let file = File::create(&temp_path)
+        .map_err(|error| StoreError::io("creating a segment", &temp_path, error))?;
+    let result = (|| {
+        let mut writer = ArrowWriter::try_new(file, batch.schema(), Some(writer_properties(entry_json)?))
+            .map_err(StoreError::Parquet)?;
+        writer.write(batch).map_err(StoreError::Parquet)?;
+        let file = writer.into_inner().map_err(StoreError::Parquet)?;
+        file.sync_all()
+            .map_err(|error| StoreError::io("syncing a segment", &temp_path, error))?;
+        fs::rename(&temp_path, &final_path)
+            .map_err(|error| StoreError::io("publishing a segment", &final_path, error))?;
+        sync_dir(&directory)
+    })();
+    if let Err(error) = result {
+        let _ = fs::remove_file(&temp_path);
+        return Err(error);
+    }
+    entry.bytes = fs::metadata(&final_path)
+        .map_err(|error| StoreError::io("reading a segment's size", &final_path, error))?
+        .len();
+    Ok(entry)
+}
+
+/// Fsyncs a directory so that a rename inside it is durable.
+pub fn sync_dir(directory: &Path) -> Result<(), StoreError> {
+    File::open(directory)
+        .and_then(|handle| handle.sync_all())
+        .map_err(|error| StoreError::io("syncing a directory", directory, error))
+}
+
+/// Reads the manifest entry a segment carries in its footer, checking that the file is a
+/// complete Parquet file whose row count matches the entry.
+pub fn read_segment_entry(path: &Path) -> Result<SegmentEntry, StoreError> {
+    let file = File::open(path).map_err(|error| StoreError::io("opening a segment", path, error))?;
+    let reader = SerializedFileReader::new(file).map_err(StoreError::Parquet)?;
+    let metadata = reader.metadata().file_metadata();
+    let json = metadata
+        .key_value_metadata()
+        .and_then(|pairs| pairs.iter().find(|pair| pair.key == SEGMENT_METADATA_KEY))
+        .and_then(|pair| pair.value.clone())
+        .ok_or_else(|| StoreError::Corrupt {
+            path: path.to_path_buf(),
+            reason: format!("no `{SEGMENT_METADATA_KEY}` entry in its footer"),
+        })?;
+    let mut entry: SegmentEntry = serde_json::from_str(&json).map_err(|error| StoreError::Corrupt {
+        path: path.to_path_buf(),
+        reason: format!("invalid `{SEGMENT_METADATA_KEY}` entry: {error}"),
+    })?;
+    let rows = u64::try_from(metadata.num_rows()).unwrap_or(0);
+    if rows != entry.rows {
+        return Err(StoreError::Corrupt {
+            path: path.to_path_buf(),
+            reason: format!("footer says {rows} rows, its entry {}", entry.rows),
+        });
+    }
+    entry.bytes = fs::metadata(path)
+        .map_err(|error| StoreError::io("reading a segment's size", path, error))?
+        .len();
+    Ok(entry)
+}
