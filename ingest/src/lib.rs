@@ -13,10 +13,13 @@
 //! dead-lettered with a reason (`read == stored + dead_lettered`).
 
 pub mod batch;
+pub mod config;
+pub mod deadletter;
 pub mod event;
 pub mod frame;
 pub mod id;
 pub mod parse;
+pub mod pipeline;
 pub mod schema;
 pub mod store;
 pub mod time;

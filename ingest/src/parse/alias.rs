@@ -395,14 +395,18 @@ impl AliasTable {
         for (_, rank) in table.by_field.values_mut() {
             *rank = rank.saturating_add(shift);
         }
+        let mut seen = std::collections::HashSet::new();
         for (rank, (field, column_name)) in extra.into_iter().enumerate() {
             let column =
                 Column::from_name(column_name).ok_or_else(|| AliasError::UnknownColumn {
                     field: field.to_string(),
                     column: column_name.to_string(),
                 })?;
-            let rank = u16::try_from(rank).unwrap_or(u16::MAX);
-            table.by_field.insert(field.into(), (column, rank));
+            // The first mention of a field wins: callers list the most specific aliases first.
+            if seen.insert(field) {
+                let rank = u16::try_from(rank).unwrap_or(u16::MAX);
+                table.by_field.insert(field.into(), (column, rank));
+            }
         }
         Ok(table)
     }
