@@ -1,1 +1,77 @@
-fn main() {}
+//! The `weft` command: CLI wiring only. Each subcommand parses its arguments and hands over to
+//! the crates that do the work.
+
+mod config;
+mod ingest_cmd;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+/// weft: security log correlation for microservice platforms.
+#[derive(Debug, Parser)]
+#[command(name = "weft", version, about, propagate_version = true)]
+struct Cli {
+    /// Configuration file (TOML). Also read from WEFT_CONFIG.
+    #[arg(long, global = true, env = "WEFT_CONFIG")]
+    config: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Read log files (plain or .gz) or stdin, normalize them, and store them as Parquet.
+    Ingest(ingest_cmd::IngestArgs),
+    /// Print the normalized event schema and which formats fill which columns.
+    Schema,
+    /// List the log formats weft reads, one per line, the format name first.
+    Formats,
+}
+
+fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("WEFT_LOG")
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
+        )
+        .init();
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Ingest(args) => config::WeftConfig::load(cli.config.as_deref())
+            .and_then(|config| ingest_cmd::run(args, config)),
+        Command::Schema => {
+            print!("{}", weft_ingest::schema::SCHEMA_DOC);
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Formats => {
+            print_formats();
+            Ok(ExitCode::SUCCESS)
+        }
+    };
+    match result {
+        Ok(code) => code,
+        Err(error) => {
+            eprintln!("error: {error:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn print_formats() {
+    let width = weft_ingest::parse::FORMATS
+        .iter()
+        .map(|spec| spec.name.len())
+        .max()
+        .unwrap_or(0);
+    for spec in weft_ingest::parse::FORMATS {
+        let aliases = if spec.also_known_as.is_empty() {
+            String::new()
+        } else {
+            format!(" (also: {})", spec.also_known_as.join(", "))
+        };
+        println!("{:width$}  {}{aliases}", spec.name, spec.description);
+    }
+}

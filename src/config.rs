@@ -1,0 +1,40 @@
+//! `weft.toml`: the configuration file of a weft deployment.
+//!
+//! Every section is owned by the crate that uses it (`[ingest]` by `weft-ingest`); this file
+//! only assembles them. Unknown keys are refused, so a typo never passes silently. Secrets are
+//! never read from this file: they come from the environment.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::Context;
+use serde::Deserialize;
+use weft_ingest::config::IngestConfig;
+
+/// The whole configuration file.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WeftConfig {
+    /// Where events, the manifest and dead letters live (default `./weft-data`).
+    pub data_dir: Option<PathBuf>,
+    /// Reading and normalizing logs.
+    #[serde(default)]
+    pub ingest: IngestConfig,
+}
+
+impl WeftConfig {
+    /// Loads `path`, or the defaults when no file is given.
+    pub fn load(path: Option<&Path>) -> anyhow::Result<WeftConfig> {
+        let Some(path) = path else {
+            return Ok(WeftConfig::default());
+        };
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("cannot read the configuration file {}", path.display()))?;
+        let config: WeftConfig = toml::from_str(&text)
+            .with_context(|| format!("invalid configuration in {}", path.display()))?;
+        config
+            .ingest
+            .validate()
+            .with_context(|| format!("invalid configuration in {}", path.display()))?;
+        Ok(config)
+    }
+}
