@@ -151,4 +151,16 @@ mod tests {
             );
         }
     }
+
+    #[test]
+    fn schema_document_lists_the_default_aliases() {
+        for (column, fields) in crate::parse::alias::DEFAULT_ALIASES {
+            let listed: Vec<String> = fields.iter().map(|field| format!("`{field}`")).collect();
+            let row = format!("| `{}` | {}", column.name(), listed.join(", "));
+            assert!(
+                SCHEMA_DOC.lines().any(|line| line.starts_with(&row)),
+                "docs/schema.md has no alias row starting with:\n{row}"
+            );
+        }
+    }
 }
