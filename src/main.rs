@@ -1,6 +1,11 @@
 //! The `weft` command: CLI wiring only. Each subcommand parses its arguments and hands over to
 //! the crates that do the work.
 
+/// mimalloc: ingest allocates and frees many short strings per record and grows large Arrow
+/// buffers; glibc's allocator spends much of the time in page faults on both.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 mod config;
 mod ingest_cmd;
 

@@ -8,6 +8,11 @@
 
 use std::hint::black_box;
 
+/// mimalloc: ingest allocates and frees many short strings per record and grows large Arrow
+/// buffers; glibc's allocator spends much of the time in page faults on both.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use weft_ingest::batch::{EventBatchBuilder, RecordMeta};
 use weft_ingest::parse::{self, ParseContext, ParserOptions};

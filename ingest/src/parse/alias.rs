@@ -8,7 +8,7 @@
 //! (configured aliases before defaults), whatever their order in the record.
 
 use std::borrow::Cow;
-use std::collections::HashMap;
+use rustc_hash::FxHashMap;
 
 use crate::event::{Event, Outcome, Text, severity};
 use crate::time;
@@ -366,12 +366,12 @@ pub enum AliasError {
 /// A lookup from original field names to columns, with a precedence rank per name.
 #[derive(Debug, Clone)]
 pub struct AliasTable {
-    by_field: HashMap<Box<str>, (Column, u16)>,
+    by_field: FxHashMap<Box<str>, (Column, u16)>,
 }
 
 impl Default for AliasTable {
     fn default() -> Self {
-        let mut by_field = HashMap::new();
+        let mut by_field = FxHashMap::default();
         let mut rank = 0u16;
         for (column, fields) in DEFAULT_ALIASES {
             for field in *fields {

@@ -82,6 +82,19 @@ impl<'a> Node<'_, 'a> {
         }
     }
 
+    /// The key of an array element: `prefix.index`, built in one allocation.
+    fn index_key(&self, index: usize) -> Cow<'a, str> {
+        use std::fmt::Write;
+        let prefix = self.key.as_deref().unwrap_or("");
+        let mut joined = String::with_capacity(prefix.len() + 4);
+        if !prefix.is_empty() {
+            joined.push_str(prefix);
+            joined.push('.');
+        }
+        write!(joined, "{index}").expect("writing to a String cannot fail");
+        Cow::Owned(joined)
+    }
+
     /// Marks an empty object or array, which would otherwise leave no trace.
     fn push_empty(self, marker: &'static str) {
         if let Some(key) = self.key {
@@ -192,7 +205,7 @@ impl<'de> Visitor<'de> for Node<'_, 'de> {
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
         let mut index = 0usize;
         loop {
-            let key = self.child_key(Cow::Owned(index.to_string()));
+            let key = self.index_key(index);
             let child = Node {
                 key: Some(key),
                 out: &mut *self.out,
