@@ -74,5 +74,24 @@ fn bench_json(criterion: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, bench_json);
+/// Line formats, measured in lines per second.
+fn bench_lines(criterion: &mut Criterion) {
+    let inputs = [
+        ("syslog3164", data::lines(data::syslog_auth_record, 13, INPUT_BYTES)),
+        ("access_log", data::lines(data::access_record, 17, INPUT_BYTES)),
+        ("cef", data::lines(data::cef_record, 19, INPUT_BYTES)),
+    ];
+    let mut group = criterion.benchmark_group("normalize_lines");
+    group.sample_size(10);
+    for (format, input) in &inputs {
+        if parse::format(format).is_none() {
+            continue;
+        }
+        group.throughput(Throughput::Elements(input.lines().count() as u64));
+        group.bench_function(*format, |bencher| bencher.iter(|| black_box(normalize(format, input))));
+    }
+    group.finish();
+}
+
+criterion_group!(benches, bench_json, bench_lines);
 criterion_main!(benches);

@@ -74,6 +74,30 @@ fn looks_like_access_log(bytes: &[u8]) -> bool {
         && (date[2] == b'/' || date[1] == b'/')
 }
 
+/// rsyslog's high-precision file format: `2024-05-01T12:00:00.123456+00:00 host tag[pid]: msg`
+/// (an RFC 3339 time, a host, then a tag ending in `:` or `]:`).
+fn looks_like_timestamped_syslog(line: &str) -> bool {
+    let mut tokens = line.splitn(4, ' ');
+    let (Some(time), Some(host), Some(tag)) = (tokens.next(), tokens.next(), tokens.next()) else {
+        return false;
+    };
+    time.as_bytes().get(10) == Some(&b'T')
+        && crate::time::parse_rfc3339(time).is_some()
+        && !host.contains('=')
+        && tag.ends_with(':')
+        && !tag.contains('=')
+}
+
+/// An RFC 3339 time followed by logfmt pairs (Go and Heroku style).
+fn looks_like_timestamped_logfmt(line: &str) -> bool {
+    let Some((time, rest)) = line.split_once(' ') else {
+        return false;
+    };
+    time.as_bytes().get(4) == Some(&b'-')
+        && crate::time::parse_rfc3339(time).is_some()
+        && looks_like_logfmt(rest.trim_start().as_bytes())
+}
+
 /// `key=` at the start of a line, as logfmt writes it.
 fn looks_like_logfmt(bytes: &[u8]) -> bool {
     let key_len = bytes
@@ -133,6 +157,8 @@ pub fn sniff(record: &str) -> &'static str {
                 "syslog3164"
             }
         }
+        _ if looks_like_timestamped_syslog(trimmed) => "syslog3164",
+        _ if looks_like_timestamped_logfmt(trimmed) => "logfmt",
         _ if looks_like_access_log(bytes) => "access_log",
         _ if looks_like_logfmt(bytes) => "logfmt",
         _ => text::NAME,

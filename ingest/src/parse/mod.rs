@@ -12,6 +12,9 @@ pub mod alias;
 pub mod auto;
 pub mod flatten;
 pub mod json;
+pub mod linux_auth;
+pub mod syslog3164;
+pub mod syslog5424;
 pub mod text;
 
 use crate::event::Event;
@@ -99,7 +102,12 @@ impl std::fmt::Debug for FormatSpec {
 }
 
 /// Every format weft reads: the one place a format is registered.
-pub static FORMATS: &[FormatSpec] = &[json::SPEC, text::SPEC];
+pub static FORMATS: &[FormatSpec] = &[
+    json::SPEC,
+    text::SPEC,
+    syslog3164::SPEC,
+    syslog5424::SPEC,
+];
 
 /// The format named `name` (or one of its other names).
 pub fn format(name: &str) -> Option<&'static FormatSpec> {
