@@ -23,7 +23,7 @@ use crate::config::IngestConfig;
 use crate::deadletter::DeadLetterWriter;
 use crate::event::Event;
 use crate::frame::{Frame, Framer};
-use crate::parse::{self, ParseContext};
+use crate::parse::{self, ParseContext, Parser};
 use crate::store::{EventStore, FlushPolicy, StoreError};
 
 /// Why ingestion stopped. Bad records never cause this; they are dead-lettered.
@@ -109,6 +109,19 @@ impl IngestSummary {
     pub fn is_balanced(&self) -> bool {
         self.read == self.stored + self.dead_lettered
     }
+}
+
+/// Where a record came from.
+#[derive(Debug, Clone, Copy)]
+pub struct RecordOrigin<'o> {
+    /// The source: `file:<path>`, `stdin:<start>`, `kafka:<topic>/<partition>`.
+    pub origin: &'o str,
+    /// Byte offset in a file, or the Kafka offset.
+    pub offset: u64,
+    /// 1-based line number, for sources that have lines.
+    pub line: Option<u64>,
+    /// Service of the record's events when neither `--service` nor the record names one.
+    pub default_service: &'o str,
 }
 
 /// Options of one ingest run.
@@ -270,82 +283,122 @@ impl Ingestor {
         loop {
             let frame = framer.next_frame().map_err(source_error)?;
             let Some(frame) = frame else { break };
-            let ingest_time = now_micros();
-            let (position, bytes) = match frame {
+            match frame {
                 Frame::Oversized {
                     position,
                     size,
                     bytes,
                 } => {
-                    let reason = format!(
-                        "oversized: record of {size} bytes exceeds the limit of {max_record} bytes (ingest.max_record_bytes)"
-                    );
-                    self.summary.read += 1;
-                    self.summary.bytes += size;
-                    self.dead_letter(&reason, &origin, position.offset, Some(position.line), size, bytes, ingest_time)?;
-                    continue;
+                    let record = RecordOrigin {
+                        origin: &origin,
+                        offset: position.offset,
+                        line: Some(position.line),
+                        default_service: &default_service,
+                    };
+                    self.reject_oversized(&record, size, bytes, max_record)?;
                 }
-                Frame::Record { position, bytes } => (position, bytes),
-            };
-            self.summary.bytes += bytes.len() as u64;
-            let (text, not_utf8) = match std::str::from_utf8(bytes) {
-                Ok(text) => (std::borrow::Cow::Borrowed(text), false),
-                Err(_) => (String::from_utf8_lossy(bytes), true),
-            };
-            let mut events: Vec<Event<'_>> = Vec::new();
-            if let Err(error) = parser.parse(&text, &context, &mut events) {
-                self.summary.read += 1;
-                let reason = error.to_string();
-                self.dead_letter(&reason, &origin, position.offset, Some(position.line), bytes.len() as u64, bytes, ingest_time)?;
-                continue;
-            }
-            if events.is_empty() {
-                self.summary.metadata += 1;
-                continue;
-            }
-            if not_utf8 {
-                self.summary.not_utf8 += 1;
-            }
-            for (index, event) in events.iter().enumerate() {
-                self.summary.read += 1;
-                let event_id = crate::id::event_id(&origin, position.offset, index as u32);
-                let service = self
-                    .options
-                    .service
-                    .as_deref()
-                    .or(event.service.as_deref())
-                    .unwrap_or(&default_service);
-                let meta = RecordMeta {
-                    ingest_time,
-                    event_id: &event_id,
-                    service,
-                    raw: &text,
-                    not_utf8,
-                };
-                *self.summary.by_format.entry(event.format.to_string()).or_default() += 1;
-                *self.summary.by_class.entry(event.class.as_str().to_string()).or_default() += 1;
-                if event.time.is_none() {
-                    self.summary.time_missing += 1;
+                Frame::Record { position, bytes } => {
+                    let record = RecordOrigin {
+                        origin: &origin,
+                        offset: position.offset,
+                        line: Some(position.line),
+                        default_service: &default_service,
+                    };
+                    self.ingest_record(parser.as_mut(), &context, &record, bytes)?;
                 }
-                let written = self.store.append(event, &meta, &origin, position.offset)?;
-                self.count_written(&written);
             }
         }
         Ok(())
     }
 
-    #[allow(clippy::too_many_arguments)]
+    /// Dead-letters a record longer than the size limit.
+    pub fn reject_oversized(
+        &mut self,
+        record: &RecordOrigin<'_>,
+        size: u64,
+        bytes: &[u8],
+        max_record: usize,
+    ) -> Result<(), IngestError> {
+        let reason = format!(
+            "oversized: record of {size} bytes exceeds the limit of {max_record} bytes (ingest.max_record_bytes)"
+        );
+        self.summary.read += 1;
+        self.summary.bytes += size;
+        self.dead_letter(&reason, record, size, bytes, now_micros())
+    }
+
+    /// Parses one record and stores its events, or dead-letters it with the parser's reason.
+    /// Every source (files, stdin, Kafka) hands its records over here.
+    pub fn ingest_record(
+        &mut self,
+        parser: &mut dyn Parser,
+        context: &ParseContext,
+        record: &RecordOrigin<'_>,
+        bytes: &[u8],
+    ) -> Result<(), IngestError> {
+        let ingest_time = now_micros();
+        self.summary.bytes += bytes.len() as u64;
+        let (text, not_utf8) = match std::str::from_utf8(bytes) {
+            Ok(text) => (std::borrow::Cow::Borrowed(text), false),
+            Err(_) => (String::from_utf8_lossy(bytes), true),
+        };
+        let mut events: Vec<Event<'_>> = Vec::new();
+        if let Err(error) = parser.parse(&text, context, &mut events) {
+            self.summary.read += 1;
+            let reason = error.to_string();
+            return self.dead_letter(&reason, record, bytes.len() as u64, bytes, ingest_time);
+        }
+        if events.is_empty() {
+            self.summary.metadata += 1;
+            return Ok(());
+        }
+        if not_utf8 {
+            self.summary.not_utf8 += 1;
+        }
+        for (index, event) in events.iter().enumerate() {
+            self.summary.read += 1;
+            let event_id = crate::id::event_id(record.origin, record.offset, index as u32);
+            let service = self
+                .options
+                .service
+                .as_deref()
+                .or(event.service.as_deref())
+                .unwrap_or(record.default_service);
+            let meta = RecordMeta {
+                ingest_time,
+                event_id: &event_id,
+                service,
+                raw: &text,
+                not_utf8,
+            };
+            *self.summary.by_format.entry(event.format.to_string()).or_default() += 1;
+            *self.summary.by_class.entry(event.class.as_str().to_string()).or_default() += 1;
+            if event.time.is_none() {
+                self.summary.time_missing += 1;
+            }
+            let written = self.store.append(event, &meta, record.origin, record.offset)?;
+            self.count_written(&written);
+        }
+        Ok(())
+    }
+
     fn dead_letter(
         &mut self,
         reason: &str,
-        origin: &str,
-        offset: u64,
-        line: Option<u64>,
+        record: &RecordOrigin<'_>,
         size: u64,
         bytes: &[u8],
         received: i64,
     ) -> Result<(), IngestError> {
-        self.dead_letters.write(reason, origin, offset, line, size, bytes, received)?;
+        self.dead_letters.write(
+            reason,
+            record.origin,
+            record.offset,
+            record.line,
+            size,
+            bytes,
+            received,
+        )?;
         self.summary.dead_lettered += 1;
         *self.summary.dead_letter_reasons.entry(reason_kind(reason)).or_default() += 1;
         Ok(())
