@@ -70,15 +70,21 @@ pub fn run(args: IngestArgs, config: WeftConfig) -> anyhow::Result<ExitCode> {
         progress.input_done(input);
     }
     progress.finish();
-    let summary = ingestor.finish().context("cannot make the stored events durable")?;
+    let summary = ingestor
+        .finish()
+        .context("cannot make the stored events durable")?;
 
     if args.json {
-        println!("{}", serde_json::to_string(&summary).context("cannot print the summary")?);
+        println!(
+            "{}",
+            serde_json::to_string(&summary).context("cannot print the summary")?
+        );
     } else {
         print_summary(&summary, &data_dir);
     }
     if let Some(error) = failure {
-        return Err(anyhow::Error::new(error).context("ingest stopped; the summary above counts what was done"));
+        return Err(anyhow::Error::new(error)
+            .context("ingest stopped; the summary above counts what was done"));
     }
     if !summary.is_balanced() {
         anyhow::bail!(
@@ -96,7 +102,11 @@ fn print_summary(summary: &IngestSummary, data_dir: &std::path::Path) {
         "read {} records ({} bytes): stored {}, dead-lettered {}",
         summary.read, summary.bytes, summary.stored, summary.dead_lettered
     );
-    println!("events in {} new segment(s) under {}", summary.segments, data_dir.display());
+    println!(
+        "events in {} new segment(s) under {}",
+        summary.segments,
+        data_dir.display()
+    );
     if let Some(file) = &summary.dead_letter_file {
         let reasons: Vec<String> = summary
             .dead_letter_reasons
@@ -141,7 +151,8 @@ impl Progress {
             .sum();
         let done_bytes = Arc::new(AtomicU64::new(0));
         let stop = Arc::new(AtomicBool::new(false));
-        if total < PROGRESS_THRESHOLD_BYTES || !std::io::IsTerminal::is_terminal(&std::io::stderr()) {
+        if total < PROGRESS_THRESHOLD_BYTES || !std::io::IsTerminal::is_terminal(&std::io::stderr())
+        {
             return Progress {
                 bar: None,
                 done_bytes,
@@ -151,8 +162,10 @@ impl Progress {
         }
         let bar = ProgressBar::new(total);
         bar.set_style(
-            ProgressStyle::with_template("{bar:40} {bytes}/{total_bytes} {bytes_per_sec} eta {eta}")
-                .unwrap_or_else(|_| ProgressStyle::default_bar()),
+            ProgressStyle::with_template(
+                "{bar:40} {bytes}/{total_bytes} {bytes_per_sec} eta {eta}",
+            )
+            .unwrap_or_else(|_| ProgressStyle::default_bar()),
         );
         let ticker = {
             let bar = bar.clone();
@@ -160,7 +173,9 @@ impl Progress {
             let stop = stop.clone();
             std::thread::spawn(move || {
                 while !stop.load(Ordering::Relaxed) {
-                    bar.set_position(done.load(Ordering::Relaxed) + current.load(Ordering::Relaxed));
+                    bar.set_position(
+                        done.load(Ordering::Relaxed) + current.load(Ordering::Relaxed),
+                    );
                     std::thread::sleep(Duration::from_millis(100));
                 }
             })

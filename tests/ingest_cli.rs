@@ -69,7 +69,10 @@ fn strings(batches: &[RecordBatch], column: &str) -> Vec<Option<String>> {
 
 fn arrow_cast_to_strings(array: &dyn Array) -> Vec<Option<String>> {
     if let Some(strings) = array.as_string_opt::<i32>() {
-        return strings.iter().map(|value| value.map(str::to_string)).collect();
+        return strings
+            .iter()
+            .map(|value| value.map(str::to_string))
+            .collect();
     }
     let dictionary = array.as_any_dictionary();
     let values = dictionary.values().as_string::<i32>();
@@ -132,7 +135,10 @@ fn ingests_mixed_inputs_and_accounts_for_every_record() {
     let summary = summary_of(&output);
     assert_eq!(summary["read"], 6);
     assert_eq!(summary["stored"], 4);
-    assert_eq!(summary["dead_lettered"], 2, "a truncated JSON record and a 2 MiB line");
+    assert_eq!(
+        summary["dead_lettered"], 2,
+        "a truncated JSON record and a 2 MiB line"
+    );
     assert_eq!(summary["by_format"]["json"], 3);
     assert_eq!(summary["by_format"]["text"], 1);
     assert_eq!(summary["not_utf8"], 1);
@@ -142,13 +148,34 @@ fn ingests_mixed_inputs_and_accounts_for_every_record() {
     let rows: usize = batches.iter().map(RecordBatch::num_rows).sum();
     assert_eq!(rows, 4);
     let services: HashSet<String> = strings(&batches, "service").into_iter().flatten().collect();
-    assert_eq!(services, HashSet::from(["auth-service".into(), "gateway".into(), "odd".into()]));
+    assert_eq!(
+        services,
+        HashSet::from(["auth-service".into(), "gateway".into(), "odd".into()])
+    );
     let users = strings(&batches, "user");
-    assert_eq!(users.iter().flatten().filter(|user| *user == "alice").count(), 2);
+    assert_eq!(
+        users
+            .iter()
+            .flatten()
+            .filter(|user| *user == "alice")
+            .count(),
+        2
+    );
     let raws = strings(&batches, "raw");
-    assert!(raws.iter().flatten().any(|raw| raw == APP_LOG.lines().next().expect("line")));
-    assert!(raws.iter().flatten().any(|raw| raw.starts_with("caf\u{fffd} au lait")));
-    let ids: HashSet<String> = strings(&batches, "event_id").into_iter().flatten().collect();
+    assert!(
+        raws.iter()
+            .flatten()
+            .any(|raw| raw == APP_LOG.lines().next().expect("line"))
+    );
+    assert!(
+        raws.iter()
+            .flatten()
+            .any(|raw| raw.starts_with("caf\u{fffd} au lait"))
+    );
+    let ids: HashSet<String> = strings(&batches, "event_id")
+        .into_iter()
+        .flatten()
+        .collect();
     assert_eq!(ids.len(), 4, "event ids are unique");
 
     let dead_letters = fs::read_dir(fixture.data_dir().join("deadletter"))
@@ -160,7 +187,13 @@ fn ingests_mixed_inputs_and_accounts_for_every_record() {
         .map(|line| serde_json::from_str(line).expect("dead letter is JSON"))
         .collect();
     assert_eq!(reasons.len(), 2);
-    assert!(reasons.iter().any(|letter| letter["line"] == 3 && letter["origin"].as_str().expect("origin").ends_with("auth-service.log")));
+    assert!(reasons.iter().any(|letter| {
+        letter["line"] == 3
+            && letter["origin"]
+                .as_str()
+                .expect("origin")
+                .ends_with("auth-service.log")
+    }));
 }
 
 #[test]
@@ -170,7 +203,12 @@ fn event_ids_are_the_same_when_a_file_is_ingested_again() {
     let first = fixture.root.join("first");
     let second = fixture.root.join("second");
     for data_dir in [&first, &second] {
-        summary_of(&run(weft().arg("ingest").arg("--json").arg("--data-dir").arg(data_dir).arg(&app)));
+        summary_of(&run(weft()
+            .arg("ingest")
+            .arg("--json")
+            .arg("--data-dir")
+            .arg(data_dir)
+            .arg(&app)));
     }
     let mut a = strings(&read_store(&first), "event_id");
     let mut b = strings(&read_store(&second), "event_id");
@@ -183,7 +221,15 @@ fn event_ids_are_the_same_when_a_file_is_ingested_again() {
 fn reads_stdin_with_an_explicit_format_and_service() {
     let fixture = Fixture::new();
     let mut child = weft()
-        .args(["ingest", "--json", "--format", "json", "--service", "billing", "--data-dir"])
+        .args([
+            "ingest",
+            "--json",
+            "--format",
+            "json",
+            "--service",
+            "billing",
+            "--data-dir",
+        ])
         .arg(fixture.data_dir())
         .arg("-")
         .stdin(Stdio::piped())
@@ -199,21 +245,41 @@ fn reads_stdin_with_an_explicit_format_and_service() {
         .expect("write stdin");
     let output = child.wait_with_output().expect("weft exits");
     let summary = summary_of(&output);
-    assert_eq!((summary["stored"].as_u64(), summary["dead_lettered"].as_u64()), (Some(1), Some(1)));
+    assert_eq!(
+        (
+            summary["stored"].as_u64(),
+            summary["dead_lettered"].as_u64()
+        ),
+        (Some(1), Some(1))
+    );
     let services = strings(&read_store(&fixture.data_dir()), "service");
-    assert_eq!(services, [Some("billing".to_string())], "--service wins over the record");
+    assert_eq!(
+        services,
+        [Some("billing".to_string())],
+        "--service wins over the record"
+    );
 }
 
 #[test]
 fn missing_input_and_unknown_format_fail_clearly() {
     let fixture = Fixture::new();
-    let output = run(weft().arg("ingest").arg("--data-dir").arg(fixture.data_dir()).arg(fixture.root.join("absent.log")));
+    let output = run(weft()
+        .arg("ingest")
+        .arg("--data-dir")
+        .arg(fixture.data_dir())
+        .arg(fixture.root.join("absent.log")));
     assert!(!output.status.success());
     let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(stderr.contains("cannot read") && stderr.contains("absent.log"), "{stderr}");
+    assert!(
+        stderr.contains("cannot read") && stderr.contains("absent.log"),
+        "{stderr}"
+    );
 
     let app = fixture.file("app.log", b"{}\n");
-    let output = run(weft().args(["ingest", "--format", "yaml", "--data-dir"]).arg(fixture.data_dir()).arg(&app));
+    let output = run(weft()
+        .args(["ingest", "--format", "yaml", "--data-dir"])
+        .arg(fixture.data_dir())
+        .arg(&app));
     assert!(!output.status.success());
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(stderr.contains("unknown format `yaml`"), "{stderr}");
@@ -240,14 +306,23 @@ fn schema_and_formats_commands_print_the_registry() {
 /// DuckDB and pyarrow read the segments directly, as analysts' tools would.
 #[test]
 fn duckdb_and_pyarrow_read_the_segments() {
-    let probe = Command::new("python3").args(["-c", "import duckdb, pyarrow"]).output();
+    let probe = Command::new("python3")
+        .args(["-c", "import duckdb, pyarrow"])
+        .output();
     if !probe.is_ok_and(|output| output.status.success()) {
-        eprintln!("skipped: python3 with duckdb and pyarrow not found (scripts/test installs them)");
+        eprintln!(
+            "skipped: python3 with duckdb and pyarrow not found (scripts/test installs them)"
+        );
         return;
     }
     let fixture = Fixture::new();
     let app = fixture.file("app.log", APP_LOG.as_bytes());
-    summary_of(&run(weft().arg("ingest").arg("--json").arg("--data-dir").arg(fixture.data_dir()).arg(&app)));
+    summary_of(&run(weft()
+        .arg("ingest")
+        .arg("--json")
+        .arg("--data-dir")
+        .arg(fixture.data_dir())
+        .arg(&app)));
     let script = r#"
 import sys, duckdb, pyarrow.dataset as ds
 root = sys.argv[1]
@@ -262,7 +337,11 @@ print(rows[0], rows[1], rows[2], rows[3], table.num_rows, dict(attrs)["level"])
         .arg(fixture.data_dir())
         .output()
         .expect("python runs");
-    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
     let printed = String::from_utf8_lossy(&output.stdout);
     assert_eq!(printed.trim(), "2 2 alice 2024-05-01 12:00:00+00 2 warn");
 }

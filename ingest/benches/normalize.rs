@@ -17,7 +17,7 @@ use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use weft_ingest::batch::{EventBatchBuilder, RecordMeta};
 use weft_ingest::parse::{self, ParseContext, ParserOptions};
 
-#[path = "data.rs"]
+#[path = "support/data.rs"]
 mod data;
 
 const INPUT_BYTES: usize = 8 * 1024 * 1024;
@@ -25,7 +25,9 @@ const INPUT_BYTES: usize = 8 * 1024 * 1024;
 /// Parses and appends every line of `input` with format `format`; returns rows produced.
 fn normalize(format: &str, input: &str) -> usize {
     let mut parser = parse::build(format, &ParserOptions::default()).expect("registered format");
-    let context = ParseContext { reference_time: 1_714_564_800_000_000 };
+    let context = ParseContext {
+        reference_time: 1_714_564_800_000_000,
+    };
     let mut builder = EventBatchBuilder::new();
     let mut rows = 0;
     for line in input.lines() {
@@ -70,15 +72,23 @@ fn bench_json(criterion: &mut Criterion) {
         });
     }
     group.throughput(Throughput::Bytes(app.len() as u64));
-    group.bench_function("app_json/json", |bencher| bencher.iter(|| black_box(normalize("json", &app))));
+    group.bench_function("app_json/json", |bencher| {
+        bencher.iter(|| black_box(normalize("json", &app)))
+    });
     group.finish();
 }
 
 /// Line formats, measured in lines per second.
 fn bench_lines(criterion: &mut Criterion) {
     let inputs = [
-        ("syslog3164", data::lines(data::syslog_auth_record, 13, INPUT_BYTES)),
-        ("access_log", data::lines(data::access_record, 17, INPUT_BYTES)),
+        (
+            "syslog3164",
+            data::lines(data::syslog_auth_record, 13, INPUT_BYTES),
+        ),
+        (
+            "access_log",
+            data::lines(data::access_record, 17, INPUT_BYTES),
+        ),
         ("cef", data::lines(data::cef_record, 19, INPUT_BYTES)),
     ];
     let mut group = criterion.benchmark_group("normalize_lines");
@@ -88,7 +98,9 @@ fn bench_lines(criterion: &mut Criterion) {
             continue;
         }
         group.throughput(Throughput::Elements(input.lines().count() as u64));
-        group.bench_function(*format, |bencher| bencher.iter(|| black_box(normalize(format, input))));
+        group.bench_function(*format, |bencher| {
+            bencher.iter(|| black_box(normalize(format, input)))
+        });
     }
     group.finish();
 }

@@ -180,7 +180,10 @@ impl EventBatchBuilder {
         self.format.append_value(event.format);
         self.class.append_value(event.class.as_str());
         append_dictionary(&mut self.activity, event.activity.as_deref());
-        append_dictionary(&mut self.outcome, event.outcome.map(|outcome| outcome.as_str()));
+        append_dictionary(
+            &mut self.outcome,
+            event.outcome.map(|outcome| outcome.as_str()),
+        );
         self.severity.append_option(event.severity);
         append_text(&mut self.user, &event.user);
         append_text(&mut self.src_ip, &event.src_ip);
@@ -204,7 +207,9 @@ impl EventBatchBuilder {
         self.bytes += raw.len() * 2 + 64;
 
         if event.attrs.is_empty() {
-            self.attrs.append(false).expect("a null map entry is always valid");
+            self.attrs
+                .append(false)
+                .expect("a null map entry is always valid");
         } else {
             for (key, value) in &event.attrs {
                 self.attrs.keys().append_value(key);
@@ -313,16 +318,32 @@ mod tests {
         let batch = builder.finish().expect("valid batch");
         assert_eq!(batch.num_rows(), 2);
         assert_eq!(batch.schema(), schema::schema());
-        let user = batch.column_by_name(schema::USER).expect("column").as_string::<i32>();
+        let user = batch
+            .column_by_name(schema::USER)
+            .expect("column")
+            .as_string::<i32>();
         assert_eq!(user.value(0), "alice");
         assert!(user.is_null(1));
-        let port: &Int32Array = batch.column_by_name(schema::SRC_PORT).expect("column").as_primitive();
+        let port: &Int32Array = batch
+            .column_by_name(schema::SRC_PORT)
+            .expect("column")
+            .as_primitive();
         assert_eq!(port.value(0), 22);
-        let flags = batch.column_by_name(schema::FLAGS).expect("column").as_list::<i32>();
+        let flags = batch
+            .column_by_name(schema::FLAGS)
+            .expect("column")
+            .as_list::<i32>();
         assert!(flags.is_null(0));
         let second: StringArray = flags.value(1).as_string::<i32>().clone();
-        assert_eq!(second.value(0), "time_missing", "no time: ingest time is used and flagged");
-        let attrs = batch.column_by_name(schema::ATTRS).expect("column").as_map();
+        assert_eq!(
+            second.value(0),
+            "time_missing",
+            "no time: ingest time is used and flagged"
+        );
+        let attrs = batch
+            .column_by_name(schema::ATTRS)
+            .expect("column")
+            .as_map();
         assert_eq!(attrs.value(0).len(), 1);
         assert!(attrs.is_null(1));
         assert!(builder.is_empty(), "finish starts over");
@@ -337,7 +358,10 @@ mod tests {
         record.not_utf8 = true;
         builder.append(&event, &record);
         let batch = builder.finish().expect("valid batch");
-        let flags = batch.column_by_name(schema::FLAGS).expect("column").as_list::<i32>();
+        let flags = batch
+            .column_by_name(schema::FLAGS)
+            .expect("column")
+            .as_list::<i32>();
         assert_eq!(flags.value(0).as_string::<i32>().value(0), "not_utf8");
     }
 }

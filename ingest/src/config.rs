@@ -169,7 +169,13 @@ mod tests {
     fn unknown_fields_formats_and_columns_are_refused() {
         assert!(toml::from_str::<IngestConfig>("colour = 1").is_err());
         let config: IngestConfig = toml::from_str("format = \"yaml\"").expect("parses");
-        assert!(config.validate().expect_err("unknown format").to_string().contains("weft formats"));
+        assert!(
+            config
+                .validate()
+                .expect_err("unknown format")
+                .to_string()
+                .contains("weft formats")
+        );
         let config: IngestConfig = toml::from_str("aliases = { a = \"nope\" }").expect("parses");
         assert!(config.validate().is_err());
     }

@@ -81,7 +81,10 @@ impl DeadLetterWriter {
         raw: &[u8],
         received_micros: i64,
     ) -> Result<(), StoreError> {
-        let preview: String = String::from_utf8_lossy(raw).chars().take(PREVIEW_CHARS).collect();
+        let preview: String = String::from_utf8_lossy(raw)
+            .chars()
+            .take(PREVIEW_CHARS)
+            .collect();
         let letter = DeadLetter {
             received: rfc3339_micros(received_micros),
             reason,
@@ -103,14 +106,20 @@ impl DeadLetterWriter {
 
     fn open(&mut self) -> Result<&mut BufWriter<File>, StoreError> {
         if self.file.is_none() {
-            let directory = self.path.parent().expect("dead-letter files live in a directory");
-            fs::create_dir_all(directory)
-                .map_err(|error| StoreError::io("creating the dead-letter directory", directory, error))?;
+            let directory = self
+                .path
+                .parent()
+                .expect("dead-letter files live in a directory");
+            fs::create_dir_all(directory).map_err(|error| {
+                StoreError::io("creating the dead-letter directory", directory, error)
+            })?;
             let file = fs::OpenOptions::new()
                 .create(true)
                 .append(true)
                 .open(&self.path)
-                .map_err(|error| StoreError::io("opening the dead-letter file", &self.path, error))?;
+                .map_err(|error| {
+                    StoreError::io("opening the dead-letter file", &self.path, error)
+                })?;
             self.file = Some(BufWriter::new(file));
         }
         Ok(self.file.as_mut().expect("just opened"))
@@ -121,7 +130,9 @@ impl DeadLetterWriter {
         if let Some(file) = &mut self.file {
             file.flush()
                 .and_then(|()| file.get_ref().sync_data())
-                .map_err(|error| StoreError::io("syncing the dead-letter file", &self.path, error))?;
+                .map_err(|error| {
+                    StoreError::io("syncing the dead-letter file", &self.path, error)
+                })?;
         }
         Ok(())
     }

@@ -139,7 +139,7 @@ pub mod severity {
             INFORMATIONAL
         } else if eq("warn") || eq("warning") {
             MEDIUM
-        } else if eq("error") || eq("err") {
+        } else if eq("error") || eq("err") || eq("eror") {
             HIGH
         } else if eq("crit") || eq("critical") || eq("alert") || eq("emerg") || eq("emergency") {
             CRITICAL

@@ -119,10 +119,13 @@ impl<R: BufRead> Framer<R> {
         read_line_capped(&mut self.reader, &mut first, HARD_CAP)?;
         let trimmed = trim_ascii_start(&first);
         let starts_json = matches!(trimmed.first(), Some(b'{' | b'['));
-        let complete = starts_json
-            && serde_json::from_slice::<serde::de::IgnoredAny>(trim_line_end(&first)).is_ok();
+        // Multi-line JSON only when the first line is JSON cut short by the end of the line;
+        // a line that is simply not JSON (`[2016-04-15T20:17:00Z] ...`) keeps line framing.
+        let continues_past_line = starts_json
+            && serde_json::from_slice::<serde::de::IgnoredAny>(trim_line_end(&first))
+                .is_err_and(|error| error.is_eof());
         self.pending = first;
-        Ok(if starts_json && !complete {
+        Ok(if continues_past_line {
             FramingMode::JsonValues
         } else {
             FramingMode::Lines
@@ -176,11 +179,7 @@ impl<R: BufRead> Framer<R> {
         let mut scanner = JsonScanner::default();
         let mut start: Option<Position> = None;
         let mut size = 0u64;
-        loop {
-            let byte = match self.next_byte()? {
-                Some(byte) => byte,
-                None => break,
-            };
+        while let Some(byte) = self.next_byte()? {
             size += 1;
             let position = Position {
                 offset: self.offset,
@@ -399,6 +398,14 @@ mod tests {
         assert_eq!(framed.len(), 2);
         assert_eq!(framed[0].2, "{\n  \"a\": \"}\\\"{\",\n  \"b\": [1,\n 2]\n}");
         assert_eq!((framed[1].0, framed[1].1), (34, 6));
+    }
+
+    #[test]
+    fn bracketed_text_lines_stay_line_framed() {
+        let framed = records(
+            "[Wed Oct 11 14:32:52 2000] [error] one\n[Wed Oct 11 14:32:53 2000] [error] two\n",
+        );
+        assert_eq!(framed.len(), 2);
     }
 
     #[test]

@@ -161,7 +161,10 @@ pub struct Ingestor {
 
 impl std::fmt::Debug for Ingestor {
     fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        formatter.debug_struct("Ingestor").field("summary", &self.summary).finish()
+        formatter
+            .debug_struct("Ingestor")
+            .field("summary", &self.summary)
+            .finish()
     }
 }
 
@@ -227,7 +230,11 @@ impl Ingestor {
             source,
         };
         let (reader, origin, reference_time): (Box<dyn Read>, String, i64) = match input {
-            Input::Stdin => (Box::new(io::stdin()), format!("stdin:{}", now_micros()), now_micros()),
+            Input::Stdin => (
+                Box::new(io::stdin()),
+                format!("stdin:{}", now_micros()),
+                now_micros(),
+            ),
             Input::File(path) => {
                 let file = File::open(path).map_err(source_error)?;
                 let metadata = file.metadata().map_err(source_error)?;
@@ -243,7 +250,11 @@ impl Ingestor {
                     .and_then(|time| time.duration_since(std::time::UNIX_EPOCH).ok())
                     .map_or_else(now_micros, |since| since.as_micros() as i64);
                 let absolute = std::fs::canonicalize(path).unwrap_or_else(|_| path.clone());
-                (Box::new(file), format!("file:{}", absolute.display()), modified)
+                (
+                    Box::new(file),
+                    format!("file:{}", absolute.display()),
+                    modified,
+                )
             }
         };
         self.progress.store(0, Ordering::Relaxed);
@@ -252,7 +263,10 @@ impl Ingestor {
             count: self.progress.clone(),
         };
         let mut buffered = BufReader::with_capacity(256 * 1024, counted);
-        let is_gzip = buffered.fill_buf().map_err(source_error)?.starts_with(&[0x1f, 0x8b]);
+        let is_gzip = buffered
+            .fill_buf()
+            .map_err(source_error)?
+            .starts_with(&[0x1f, 0x8b]);
         let reader: Box<dyn BufRead> = if is_gzip {
             Box::new(BufReader::with_capacity(
                 256 * 1024,
@@ -263,7 +277,11 @@ impl Ingestor {
         };
 
         let default_service = input.default_service();
-        let service_key = self.options.service.clone().unwrap_or(default_service.clone());
+        let service_key = self
+            .options
+            .service
+            .clone()
+            .unwrap_or(default_service.clone());
         let config = &self.options.config;
         let format = self
             .options
@@ -371,12 +389,22 @@ impl Ingestor {
                 raw: &text,
                 not_utf8,
             };
-            *self.summary.by_format.entry(event.format.to_string()).or_default() += 1;
-            *self.summary.by_class.entry(event.class.as_str().to_string()).or_default() += 1;
+            *self
+                .summary
+                .by_format
+                .entry(event.format.to_string())
+                .or_default() += 1;
+            *self
+                .summary
+                .by_class
+                .entry(event.class.as_str().to_string())
+                .or_default() += 1;
             if event.time.is_none() {
                 self.summary.time_missing += 1;
             }
-            let written = self.store.append(event, &meta, record.origin, record.offset)?;
+            let written = self
+                .store
+                .append(event, &meta, record.origin, record.offset)?;
             self.count_written(&written);
         }
         Ok(())
@@ -400,7 +428,11 @@ impl Ingestor {
             received,
         )?;
         self.summary.dead_lettered += 1;
-        *self.summary.dead_letter_reasons.entry(reason_kind(reason)).or_default() += 1;
+        *self
+            .summary
+            .dead_letter_reasons
+            .entry(reason_kind(reason))
+            .or_default() += 1;
         Ok(())
     }
 
@@ -470,7 +502,9 @@ mod tests {
         let dir = tempfile::tempdir().expect("temp dir");
         let input = dir.path().join("events.data");
         let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
-        encoder.write_all(b"{\"msg\":\"a\"}\n{\"msg\":\"b\"}\n").expect("compress");
+        encoder
+            .write_all(b"{\"msg\":\"a\"}\n{\"msg\":\"b\"}\n")
+            .expect("compress");
         std::fs::write(&input, encoder.finish().expect("compress")).expect("write");
         let mut ingestor = Ingestor::open(&dir.path().join("data"), options()).expect("open");
         ingestor.ingest(&Input::File(input)).expect("ingest");
@@ -491,7 +525,10 @@ mod tests {
 
     #[test]
     fn default_service_is_the_file_stem() {
-        assert_eq!(Input::from_arg("/var/log/auth.log.gz").default_service(), "auth");
+        assert_eq!(
+            Input::from_arg("/var/log/auth.log.gz").default_service(),
+            "auth"
+        );
         assert_eq!(Input::from_arg("-").default_service(), "stdin");
     }
 }

@@ -97,7 +97,10 @@ fn golden_files_match() {
                 .expect("utf-8 name");
             let expected_path = input.with_file_name(format!("{stem}.expected.ndjson"));
             checked += 1;
-            if bless.as_deref().is_some_and(|target| target == "1" || target == format) {
+            if bless
+                .as_deref()
+                .is_some_and(|target| target == "1" || target == format)
+            {
                 fs::write(&expected_path, &actual).expect("writable golden file");
                 continue;
             }

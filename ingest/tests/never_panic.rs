@@ -14,14 +14,22 @@ static SEEDS: LazyLock<Vec<String>> = LazyLock::new(|| {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/golden");
     let mut seeds = Vec::new();
     for format_dir in fs::read_dir(&root).expect("golden directory").flatten() {
-        for file in fs::read_dir(format_dir.path()).into_iter().flatten().flatten() {
+        for file in fs::read_dir(format_dir.path())
+            .into_iter()
+            .flatten()
+            .flatten()
+        {
             let name = file.file_name().to_string_lossy().into_owned();
             if name.ends_with(".expected.ndjson") || name.ends_with(".md") {
                 continue;
             }
             if let Ok(bytes) = fs::read(file.path()) {
                 let text = String::from_utf8_lossy(&bytes).into_owned();
-                seeds.extend(text.lines().filter(|line| !line.is_empty()).map(str::to_string));
+                seeds.extend(
+                    text.lines()
+                        .filter(|line| !line.is_empty())
+                        .map(str::to_string),
+                );
                 seeds.push(text);
             }
         }
@@ -31,11 +39,17 @@ static SEEDS: LazyLock<Vec<String>> = LazyLock::new(|| {
 });
 
 fn all_formats() -> Vec<&'static str> {
-    FORMATS.iter().map(|spec| spec.name).chain(["auto"]).collect()
+    FORMATS
+        .iter()
+        .map(|spec| spec.name)
+        .chain(["auto"])
+        .collect()
 }
 
 fn parse_everywhere(record: &str) {
-    let context = ParseContext { reference_time: 1_750_000_000_000_000 };
+    let context = ParseContext {
+        reference_time: 1_750_000_000_000_000,
+    };
     for format in all_formats() {
         let mut parser = parse::build(format, &ParserOptions::default()).expect("registered");
         let mut events = Vec::new();
@@ -59,7 +73,10 @@ fn mutation() -> impl Strategy<Value = Mutation> {
     prop_oneof![
         any::<usize>().prop_map(Mutation::Truncate),
         (any::<usize>(), any::<u8>()).prop_map(|(at, byte)| Mutation::Flip(at, byte)),
-        (any::<usize>(), prop::sample::select(b"{}[]\":,\\=|<> \t\n#-0.".to_vec()))
+        (
+            any::<usize>(),
+            prop::sample::select(b"{}[]\":,\\=|<> \t\n#-0.".to_vec())
+        )
             .prop_map(|(at, byte)| Mutation::Insert(at, byte)),
         any::<usize>().prop_map(Mutation::Delete),
         (any::<usize>(), any::<usize>()).prop_map(|(at, len)| Mutation::Duplicate(at, len)),

@@ -7,8 +7,8 @@
 //! `attrs`. When a record has several aliases of one column, the one earlier in the table wins
 //! (configured aliases before defaults), whatever their order in the record.
 
-use std::borrow::Cow;
 use rustc_hash::FxHashMap;
+use std::borrow::Cow;
 
 use crate::event::{Event, Outcome, Text, severity};
 use crate::time;
@@ -185,6 +185,7 @@ pub const DEFAULT_ALIASES: &[(Column, &[&str])] = &[
             "user.id",
             "user_id",
             "userId",
+            "enduser.id",
         ],
     ),
     (
@@ -204,6 +205,8 @@ pub const DEFAULT_ALIASES: &[(Column, &[&str])] = &[
             "sourceIPAddress",
             "ip",
             "client_addr",
+            "client.address",
+            "source.address",
         ],
     ),
     (
@@ -228,6 +231,7 @@ pub const DEFAULT_ALIASES: &[(Column, &[&str])] = &[
             "dest_ip",
             "destination_ip",
             "server_ip",
+            "server.address",
         ],
     ),
     (
@@ -465,6 +469,12 @@ pub fn set_column<'a>(event: &mut Event<'a>, column: Column, value: Cow<'a, str>
                 event.http_method = Some(upper_ascii(value));
             }
         }
+        // A service name starts with a letter (DNS labels, Kubernetes names); `service=8ms` in
+        // a Heroku router line is a duration, not a service.
+        Column::Service if !value.starts_with(|first: char| first.is_ascii_alphabetic()) => {}
+        // Address columns hold addresses; a host name (`server.address = checkout.svc`) or a
+        // forwarded-for list stays in attrs only.
+        Column::SrcIp | Column::DstIp if value.trim().parse::<std::net::IpAddr>().is_err() => {}
         text_column => {
             let slot = text_field(event, text_column);
             crate::event::fill(slot, value);
@@ -628,6 +638,27 @@ mod tests {
         event.user = Some(Cow::Borrowed("from-parser"));
         AliasTable::default().apply(&mut event);
         assert_eq!(event.user.as_deref(), Some("from-parser"));
+    }
+
+    #[test]
+    fn address_columns_take_only_addresses() {
+        let mut event = event_with(&[
+            ("server.address", "checkout.shop.svc"),
+            ("client_ip", "2001:db8::7"),
+        ]);
+        AliasTable::default().apply(&mut event);
+        assert_eq!(event.dst_ip, None);
+        assert_eq!(event.src_ip.as_deref(), Some("2001:db8::7"));
+    }
+
+    #[test]
+    fn service_names_start_with_a_letter() {
+        let mut event = event_with(&[("service", "8ms")]);
+        AliasTable::default().apply(&mut event);
+        assert_eq!(event.service, None);
+        let mut event = event_with(&[("service", "checkout-v2")]);
+        AliasTable::default().apply(&mut event);
+        assert_eq!(event.service.as_deref(), Some("checkout-v2"));
     }
 
     #[test]

@@ -24,6 +24,7 @@ const JSON_MARKERS: &[(&str, &str)] = &[
     ("\"eventSource\"", "cloudtrail"),
     ("\"Records\"", "cloudtrail"),
     ("\"EventID\"", "windows"),
+    ("\"winlog\"", "windows"),
     ("\"resourceLogs\"", "otlp"),
     ("\"logRecords\"", "otlp"),
     ("\"upstream_cluster\"", "envoy"),
@@ -123,6 +124,8 @@ pub fn sniff(record: &str) -> &'static str {
             Some(next) if next.is_ascii_alphabetic() && starts_with_weekday(&bytes[1..]) => {
                 "apache_error"
             }
+            // Envoy's text access log: `[2016-04-15T20:17:00.310Z] "POST ...`.
+            Some(next) if next.is_ascii_digit() && bytes.get(5) == Some(&b'-') => "envoy",
             _ => sniff_json(trimmed),
         },
         b'<' => {
@@ -169,7 +172,7 @@ pub fn sniff(record: &str) -> &'static str {
 pub struct AutoParser {
     options: ParserOptions,
     parsers: HashMap<&'static str, Box<dyn Parser>>,
-    /// Inside a Zeek TSV file (after its `#fields` header), tab-separated lines are Zeek rows.
+    /// Inside a Zeek TSV file: from its `#separator` or `#fields` header up to `#close`.
     in_zeek_file: bool,
 }
 
@@ -194,14 +197,12 @@ impl AutoParser {
     /// The format for this record, with Zeek files' header state taken into account.
     fn detect(&mut self, record: &str) -> &'static str {
         if self.in_zeek_file {
+            // Every line of a Zeek file is Zeek's, up to its `#close` (rows of single-column
+            // logs have no tab).
             if record.starts_with("#close") {
                 self.in_zeek_file = false;
-                return "zeek";
             }
-            if record.starts_with('#') || record.contains('\t') {
-                return "zeek";
-            }
-            self.in_zeek_file = false;
+            return "zeek";
         }
         let name = sniff(record);
         if name == "zeek" && record.starts_with('#') {
@@ -286,6 +287,10 @@ mod tests {
                 "[Wed Oct 11 14:32:52 2000] [error] [client 127.0.0.1] client denied",
                 "apache_error",
             ),
+            (
+                r#"[2016-04-15T20:17:00.310Z] "POST /api/v1/locations HTTP/2" 204 - 154 0 226 100"#,
+                "envoy",
+            ),
             ("level=info msg=\"started\" service=api", "logfmt"),
             ("#separator \\x09", "zeek"),
             ("just some words", "text"),
@@ -317,6 +322,10 @@ mod tests {
                 "windows",
             ),
             (r#"{"resourceLogs":[]}"#, "otlp"),
+            (
+                r#"{"@timestamp":"2024-05-01T00:00:00Z","winlog":{"event_id":"4624"}}"#,
+                "windows",
+            ),
             (r#"{"upstream_cluster":"svc","response_code":200}"#, "envoy"),
             (r#"{"_path":"conn","id.orig_h":"10.0.0.1"}"#, "zeek"),
             (r#"{"level":"info","msg":"hi"}"#, "json"),

@@ -62,6 +62,14 @@ pub fn generic_event<'a>(
     let mut event = Event::new(format);
     flatten_into(json, &mut event.attrs).map_err(|error| json_error(format, error))?;
     aliases.apply(&mut event);
+    classify_by_http_facts(&mut event);
+    Ok(event)
+}
+
+/// Marks an event whose columns hold HTTP facts (a status or a method) as `http_activity`, with
+/// the outcome its status implies when the record named none. Shared by the formats whose
+/// columns come from the alias table (JSON, logfmt).
+pub fn classify_by_http_facts(event: &mut Event<'_>) {
     if event.http_status.is_some() || event.http_method.is_some() {
         event.class = Class::HttpActivity;
         if event.outcome.is_none() {
@@ -70,7 +78,6 @@ pub fn generic_event<'a>(
                 .map(crate::event::Outcome::from_http_status);
         }
     }
-    Ok(event)
 }
 
 impl Parser for JsonParser {

@@ -8,14 +8,24 @@
 //! Every format is registered once, in [`FORMATS`]; `--format auto` ([`auto::AutoParser`])
 //! picks one per record from a cheap look at the record's first bytes.
 
+pub mod access_log;
 pub mod alias;
+pub mod apache_error;
 pub mod auto;
+pub mod cef;
+pub mod cloudtrail;
+pub mod envoy;
 pub mod flatten;
 pub mod json;
+pub mod k8s_audit;
 pub mod linux_auth;
+pub mod logfmt;
+pub mod otlp;
 pub mod syslog3164;
 pub mod syslog5424;
 pub mod text;
+pub mod windows;
+pub mod zeek;
 
 use crate::event::Event;
 
@@ -105,6 +115,16 @@ impl std::fmt::Debug for FormatSpec {
 pub static FORMATS: &[FormatSpec] = &[
     json::SPEC,
     text::SPEC,
+    access_log::SPEC,
+    apache_error::SPEC,
+    cef::SPEC,
+    logfmt::SPEC,
+    k8s_audit::SPEC,
+    cloudtrail::SPEC,
+    windows::SPEC,
+    zeek::SPEC,
+    otlp::SPEC,
+    envoy::SPEC,
     syslog3164::SPEC,
     syslog5424::SPEC,
 ];

@@ -86,7 +86,8 @@ impl Manifest {
         };
         let mut loaded = LoadedManifest::default();
         for (index, line) in BufReader::new(file).split(b'\n').enumerate() {
-            let line = line.map_err(|error| StoreError::io("reading the manifest", &self.path, error))?;
+            let line =
+                line.map_err(|error| StoreError::io("reading the manifest", &self.path, error))?;
             if line.iter().all(u8::is_ascii_whitespace) {
                 continue;
             }
@@ -105,7 +106,9 @@ impl Manifest {
         }
         let mut text = String::new();
         for entry in entries {
-            text.push_str(&serde_json::to_string(entry).expect("manifest entries always serialize"));
+            text.push_str(
+                &serde_json::to_string(entry).expect("manifest entries always serialize"),
+            );
             text.push('\n');
         }
         let mut file = OpenOptions::new()
@@ -186,7 +189,11 @@ mod tests {
             .expect("simulate a torn write");
         manifest.append(&[entry("c")]).expect("append");
         let loaded = manifest.load().expect("load");
-        let names: Vec<&str> = loaded.entries.iter().map(|entry| entry.segment.as_str()).collect();
+        let names: Vec<&str> = loaded
+            .entries
+            .iter()
+            .map(|entry| entry.segment.as_str())
+            .collect();
         assert_eq!(names, ["a", "c"]);
         assert_eq!(loaded.bad_lines.len(), 1);
         assert_eq!(loaded.bad_lines[0].0, 2);

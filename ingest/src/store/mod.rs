@@ -178,7 +178,10 @@ impl EventStore {
 
     /// Rows buffered and not yet durable.
     pub fn buffered_rows(&self) -> usize {
-        self.buffers.values().map(|buffer| buffer.builder.len()).sum()
+        self.buffers
+            .values()
+            .map(|buffer| buffer.builder.len())
+            .sum()
     }
 
     /// Writes every buffer as a segment. Returns the segments made durable.
@@ -254,13 +257,19 @@ pub fn recover(data_dir: &Path, manifest: &Manifest) -> Result<Recovery, StoreEr
     for (line, error) in &loaded.bad_lines {
         warn!(line, %error, path = %manifest.path().display(), "ignoring a damaged manifest line");
     }
-    let known: std::collections::HashSet<&str> =
-        loaded.entries.iter().map(|entry| entry.path.as_str()).collect();
+    let known: std::collections::HashSet<&str> = loaded
+        .entries
+        .iter()
+        .map(|entry| entry.path.as_str())
+        .collect();
     let mut files = Vec::new();
     collect_files(&data_dir.join("events"), &mut files)?;
     let mut adopted = Vec::new();
     for path in files {
-        let name = path.file_name().map(|name| name.to_string_lossy().into_owned()).unwrap_or_default();
+        let name = path
+            .file_name()
+            .map(|name| name.to_string_lossy().into_owned())
+            .unwrap_or_default();
         if name.starts_with(TEMP_PREFIX) {
             warn!(path = %path.display(), "removing a segment whose write did not finish");
             fs::remove_file(&path).map_err(|error| StoreError::io("removing", &path, error))?;
@@ -270,7 +279,11 @@ pub fn recover(data_dir: &Path, manifest: &Manifest) -> Result<Recovery, StoreEr
         if !name.ends_with(".parquet") {
             continue;
         }
-        let relative = path.strip_prefix(data_dir).unwrap_or(&path).to_string_lossy().into_owned();
+        let relative = path
+            .strip_prefix(data_dir)
+            .unwrap_or(&path)
+            .to_string_lossy()
+            .into_owned();
         if known.contains(relative.as_str()) {
             continue;
         }
@@ -294,8 +307,12 @@ pub fn recover(data_dir: &Path, manifest: &Manifest) -> Result<Recovery, StoreEr
 
 fn quarantine(data_dir: &Path, path: &Path) -> Result<PathBuf, StoreError> {
     let directory = data_dir.join("quarantine");
-    fs::create_dir_all(&directory).map_err(|error| StoreError::io("creating", &directory, error))?;
-    let name = path.file_name().map(|name| name.to_string_lossy().into_owned()).unwrap_or_default();
+    fs::create_dir_all(&directory)
+        .map_err(|error| StoreError::io("creating", &directory, error))?;
+    let name = path
+        .file_name()
+        .map(|name| name.to_string_lossy().into_owned())
+        .unwrap_or_default();
     let target = directory.join(name);
     fs::rename(path, &target).map_err(|error| StoreError::io("quarantining", path, error))?;
     Ok(target)
@@ -346,14 +363,26 @@ mod tests {
     fn segments_split_by_event_hour_and_record_source_ranges() {
         let dir = tempfile::tempdir().expect("temp dir");
         let mut store = EventStore::open(dir.path(), FlushPolicy::default()).expect("open");
-        store.append(&event_at(0), &meta("a"), "file:/x", 0).expect("append");
-        store.append(&event_at(10), &meta("b"), "file:/x", 2).expect("append");
-        store.append(&event_at(HOUR_MICROS + 5), &meta("c"), "file:/x", 4).expect("append");
+        store
+            .append(&event_at(0), &meta("a"), "file:/x", 0)
+            .expect("append");
+        store
+            .append(&event_at(10), &meta("b"), "file:/x", 2)
+            .expect("append");
+        store
+            .append(&event_at(HOUR_MICROS + 5), &meta("c"), "file:/x", 4)
+            .expect("append");
         let written = store.flush().expect("flush");
         assert_eq!(written.len(), 2);
         assert_eq!(written[0].rows, 2);
-        assert_eq!(written[0].path.rsplit_once('/').expect("a file").0, "events/date=1970-01-01/hour=00");
-        assert_eq!(written[1].path.rsplit_once('/').expect("a file").0, "events/date=1970-01-01/hour=01");
+        assert_eq!(
+            written[0].path.rsplit_once('/').expect("a file").0,
+            "events/date=1970-01-01/hour=00"
+        );
+        assert_eq!(
+            written[1].path.rsplit_once('/').expect("a file").0,
+            "events/date=1970-01-01/hour=01"
+        );
         assert_eq!(written[0].sources[0].first_offset, 0);
         assert_eq!(written[0].sources[0].last_offset, 2);
         assert_eq!(store.segments().expect("manifest").len(), 2);
@@ -368,8 +397,15 @@ mod tests {
             ..FlushPolicy::default()
         };
         let mut store = EventStore::open(dir.path(), policy).expect("open");
-        assert!(store.append(&event_at(1), &meta("a"), "o", 0).expect("append").is_empty());
-        let written = store.append(&event_at(2), &meta("b"), "o", 1).expect("append");
+        assert!(
+            store
+                .append(&event_at(1), &meta("a"), "o", 0)
+                .expect("append")
+                .is_empty()
+        );
+        let written = store
+            .append(&event_at(2), &meta("b"), "o", 1)
+            .expect("append");
         assert_eq!(written.len(), 1);
         assert_eq!(store.buffered_rows(), 0);
     }
@@ -378,7 +414,9 @@ mod tests {
     fn recovery_removes_temp_files_adopts_orphans_and_quarantines_junk() {
         let dir = tempfile::tempdir().expect("temp dir");
         let mut store = EventStore::open(dir.path(), FlushPolicy::default()).expect("open");
-        store.append(&event_at(1), &meta("a"), "o", 0).expect("append");
+        store
+            .append(&event_at(1), &meta("a"), "o", 0)
+            .expect("append");
         let written = store.flush().expect("flush");
         let segment_path = dir.path().join(&written[0].path);
         let partition = segment_path.parent().expect("partition").to_path_buf();

@@ -70,8 +70,9 @@ pub fn write_segment(
     let file = File::create(&temp_path)
         .map_err(|error| StoreError::io("creating a segment", &temp_path, error))?;
     let result = (|| {
-        let mut writer = ArrowWriter::try_new(file, batch.schema(), Some(writer_properties(entry_json)?))
-            .map_err(StoreError::Parquet)?;
+        let mut writer =
+            ArrowWriter::try_new(file, batch.schema(), Some(writer_properties(entry_json)?))
+                .map_err(StoreError::Parquet)?;
         writer.write(batch).map_err(StoreError::Parquet)?;
         let file = writer.into_inner().map_err(StoreError::Parquet)?;
         file.sync_all()
@@ -100,7 +101,8 @@ pub fn sync_dir(directory: &Path) -> Result<(), StoreError> {
 /// Reads the manifest entry a segment carries in its footer, checking that the file is a
 /// complete Parquet file whose row count matches the entry.
 pub fn read_segment_entry(path: &Path) -> Result<SegmentEntry, StoreError> {
-    let file = File::open(path).map_err(|error| StoreError::io("opening a segment", path, error))?;
+    let file =
+        File::open(path).map_err(|error| StoreError::io("opening a segment", path, error))?;
     let reader = SerializedFileReader::new(file).map_err(StoreError::Parquet)?;
     let metadata = reader.metadata().file_metadata();
     let json = metadata
@@ -111,10 +113,11 @@ pub fn read_segment_entry(path: &Path) -> Result<SegmentEntry, StoreError> {
             path: path.to_path_buf(),
             reason: format!("no `{SEGMENT_METADATA_KEY}` entry in its footer"),
         })?;
-    let mut entry: SegmentEntry = serde_json::from_str(&json).map_err(|error| StoreError::Corrupt {
-        path: path.to_path_buf(),
-        reason: format!("invalid `{SEGMENT_METADATA_KEY}` entry: {error}"),
-    })?;
+    let mut entry: SegmentEntry =
+        serde_json::from_str(&json).map_err(|error| StoreError::Corrupt {
+            path: path.to_path_buf(),
+            reason: format!("invalid `{SEGMENT_METADATA_KEY}` entry: {error}"),
+        })?;
     let rows = u64::try_from(metadata.num_rows()).unwrap_or(0);
     if rows != entry.rows {
         return Err(StoreError::Corrupt {

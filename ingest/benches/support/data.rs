@@ -9,7 +9,7 @@ impl Lcg {
         Lcg(seed)
     }
 
-    pub fn next(&mut self) -> u64 {
+    pub fn next_u64(&mut self) -> u64 {
         self.0 = self
             .0
             .wrapping_mul(6364136223846793005)
@@ -18,7 +18,7 @@ impl Lcg {
     }
 
     pub fn below(&mut self, bound: u64) -> u64 {
-        self.next() % bound
+        self.next_u64() % bound
     }
 
     pub fn pick<'a>(&mut self, items: &[&'a str]) -> &'a str {
@@ -91,9 +91,9 @@ pub fn cloudtrail_record(rng: &mut Lcg) -> String {
             r#""readOnly":true,"resources":[{{"type":"AWS::S3::Object","ARN":"arn:aws:s3:::logs/k/{}.json"}}],"#,
             r#""eventType":"AwsApiCall","managementEvent":false,"recipientAccountId":"123456789012"{}}}"#
         ),
-        rng.next(),
+        rng.next_u64(),
         user,
-        rng.next(),
+        rng.next_u64(),
         user,
         second,
         rng.below(60),
@@ -103,13 +103,13 @@ pub fn cloudtrail_record(rng: &mut Lcg) -> String {
         rng.ip(),
         rng.pick(AGENTS),
         rng.below(100),
-        rng.next(),
-        rng.next(),
-        rng.next(),
+        rng.next_u64(),
+        rng.next_u64(),
+        rng.next_u64(),
         rng.below(65536),
         rng.below(4096),
         rng.below(4096),
-        rng.next(),
+        rng.next_u64(),
         rng.below(1000),
         error,
     )
@@ -132,8 +132,8 @@ pub fn app_json_record(rng: &mut Lcg) -> String {
         rng.pick(USERS),
         rng.ip(),
         rng.pick(&["200", "201", "401", "403", "500"]),
-        rng.next(),
-        rng.next(),
+        rng.next_u64(),
+        rng.next_u64(),
         rng.below(2000),
     )
 }
