@@ -10,8 +10,9 @@ use arrow_array::builder::{
     Int32Builder, ListBuilder, MapBuilder, StringBuilder, StringDictionaryBuilder,
     TimestampMicrosecondBuilder,
 };
+use arrow_array::cast::AsArray;
 use arrow_array::types::Int32Type;
-use arrow_array::{ArrayRef, RecordBatch};
+use arrow_array::{Array, ArrayRef, RecordBatch};
 use arrow_schema::ArrowError;
 
 use crate::event::{Event, Flag, Text};
@@ -273,11 +274,76 @@ impl EventBatchBuilder {
             Arc::new(self.attrs.finish()),
             Arc::new(self.flags.finish()),
         ];
-        self.rows = 0;
-        self.bytes = 0;
-        self.min_time = i64::MAX;
-        self.max_time = i64::MIN;
-        RecordBatch::try_new(schema::schema(), columns)
+        let batch = RecordBatch::try_new(schema::schema(), columns)?;
+        // The next batch is likely shaped like this one: size every buffer for it up front, so
+        // appending never regrows (and copies) a buffer.
+        *self = EventBatchBuilder::presized_like(&batch);
+        Ok(batch)
+    }
+
+    /// A builder whose buffers can hold a batch like `batch` without growing.
+    fn presized_like(batch: &RecordBatch) -> EventBatchBuilder {
+        let rows = batch.num_rows();
+        let value_bytes = |name: &str| {
+            batch
+                .column_by_name(name)
+                .and_then(|column| column.as_string_opt::<i32>())
+                .map_or(0, |strings| strings.value_data().len())
+        };
+        let text = |name: &str| StringBuilder::with_capacity(rows, value_bytes(name));
+        let dictionary = || StringDictionaryBuilder::with_capacity(rows, 64, 1024);
+        let (attr_entries, attr_key_bytes, attr_value_bytes) = batch
+            .column_by_name(schema::ATTRS)
+            .and_then(|column| column.as_map_opt())
+            .map_or((0, 0, 0), |map| {
+                let bytes = |array: &ArrayRef| {
+                    array
+                        .as_string_opt::<i32>()
+                        .map_or(0, |strings| strings.value_data().len())
+                };
+                (map.keys().len(), bytes(map.keys()), bytes(map.values()))
+            });
+        EventBatchBuilder {
+            time: TimestampMicrosecondBuilder::with_capacity(rows).with_timezone("UTC"),
+            ingest_time: TimestampMicrosecondBuilder::with_capacity(rows).with_timezone("UTC"),
+            event_id: text(schema::EVENT_ID),
+            service: dictionary(),
+            host: dictionary(),
+            format: dictionary(),
+            class: dictionary(),
+            activity: dictionary(),
+            outcome: dictionary(),
+            severity: Int32Builder::with_capacity(rows),
+            user: text(schema::USER),
+            src_ip: text(schema::SRC_IP),
+            src_port: Int32Builder::with_capacity(rows),
+            dst_ip: text(schema::DST_IP),
+            dst_port: Int32Builder::with_capacity(rows),
+            http_method: dictionary(),
+            url: text(schema::URL),
+            http_status: Int32Builder::with_capacity(rows),
+            user_agent: text(schema::USER_AGENT),
+            process: text(schema::PROCESS),
+            command_line: text(schema::COMMAND_LINE),
+            resource: text(schema::RESOURCE),
+            trace_id: text(schema::TRACE_ID),
+            span_id: text(schema::SPAN_ID),
+            request_id: text(schema::REQUEST_ID),
+            session_id: text(schema::SESSION_ID),
+            message: text(schema::MESSAGE),
+            raw: text(schema::RAW),
+            attrs: MapBuilder::with_capacity(
+                None,
+                StringBuilder::with_capacity(attr_entries, attr_key_bytes),
+                StringBuilder::with_capacity(attr_entries, attr_value_bytes),
+                rows,
+            ),
+            flags: ListBuilder::with_capacity(StringBuilder::new(), rows),
+            rows: 0,
+            bytes: 0,
+            min_time: i64::MAX,
+            max_time: i64::MIN,
+        }
     }
 }
 

@@ -34,18 +34,27 @@ const JSON_MARKERS: &[(&str, &str)] = &[
     ("\"_path\"", "zeek"),
 ];
 
+/// One searcher for every marker: a single pass over the record finds them all.
 static JSON_MATCHER: LazyLock<AhoCorasick> = LazyLock::new(|| {
-    AhoCorasick::new(JSON_MARKERS.iter().map(|(marker, _)| marker))
+    AhoCorasick::builder()
+        .match_kind(aho_corasick::MatchKind::LeftmostFirst)
+        .build(JSON_MARKERS.iter().map(|(marker, _)| marker))
         .expect("the marker patterns are valid literals")
 });
 
 /// The format a JSON record most likely is: the most specific marker found, else `json`.
 fn sniff_json(record: &str) -> &'static str {
-    JSON_MATCHER
-        .find_overlapping_iter(record)
-        .map(|found| found.pattern().as_usize())
-        .min()
-        .map_or("json", |index| JSON_MARKERS[index].1)
+    let mut best: Option<usize> = None;
+    for found in JSON_MATCHER.find_iter(record) {
+        let index = found.pattern().as_usize();
+        if best.is_none_or(|best| index < best) {
+            best = Some(index);
+            if index == 0 {
+                break;
+            }
+        }
+    }
+    best.map_or("json", |index| JSON_MARKERS[index].1)
 }
 
 fn starts_with_month(bytes: &[u8]) -> bool {

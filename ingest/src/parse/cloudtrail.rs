@@ -382,6 +382,10 @@ fn resource<'a>(
     event_source.cloned()
 }
 
+/// Finds the `"Records"` key; built once, as building a searcher costs more than a search.
+static RECORDS_KEY: std::sync::LazyLock<memchr::memmem::Finder<'static>> =
+    std::sync::LazyLock::new(|| memchr::memmem::Finder::new(b"\"Records\""));
+
 impl Parser for CloudTrailParser {
     fn parse<'a>(
         &mut self,
@@ -389,7 +393,7 @@ impl Parser for CloudTrailParser {
         _context: &ParseContext,
         out: &mut Vec<Event<'a>>,
     ) -> Result<(), ParseError> {
-        if memchr::memmem::find(record.as_bytes(), b"\"Records\"").is_some() {
+        if RECORDS_KEY.find(record.as_bytes()).is_some() {
             let file: LogFile<'a> =
                 serde_json::from_str(record).map_err(|error| json_error(NAME, error.into()))?;
             if let Some(records) = file.records {

@@ -297,6 +297,10 @@ fn audit_event<'a>(aliases: &AliasTable, json: &'a str) -> Result<Event<'a>, Par
     Ok(event)
 }
 
+/// Finds the `"EventList"` key; built once, as building a searcher costs more than a search.
+static EVENT_LIST_KEY: std::sync::LazyLock<memchr::memmem::Finder<'static>> =
+    std::sync::LazyLock::new(|| memchr::memmem::Finder::new(b"\"EventList\""));
+
 impl Parser for K8sAuditParser {
     fn parse<'a>(
         &mut self,
@@ -304,7 +308,7 @@ impl Parser for K8sAuditParser {
         _context: &ParseContext,
         out: &mut Vec<Event<'a>>,
     ) -> Result<(), ParseError> {
-        if memchr::memmem::find(record.as_bytes(), b"\"EventList\"").is_some() {
+        if EVENT_LIST_KEY.find(record.as_bytes()).is_some() {
             let list: EventList<'a> =
                 serde_json::from_str(record).map_err(|error| json_error(NAME, error.into()))?;
             if list.kind.as_deref() == Some("EventList") {
