@@ -29,12 +29,8 @@ use crate::store::{EventStore, FlushPolicy, StoreError};
 /// Why ingestion stopped. Bad records never cause this; they are dead-lettered.
 #[derive(Debug, thiserror::Error)]
 pub enum IngestError {
-    #[error("cannot read {path}: {source}")]
-    Source {
-        path: String,
-        #[source]
-        source: io::Error,
-    },
+    #[error("cannot read {path}: {error}")]
+    Source { path: String, error: io::Error },
     #[error(transparent)]
     Store(#[from] StoreError),
     #[error(transparent)]
@@ -225,9 +221,9 @@ impl Ingestor {
 
     /// Reads one input to its end.
     pub fn ingest(&mut self, input: &Input) -> Result<(), IngestError> {
-        let source_error = |source: io::Error| IngestError::Source {
+        let source_error = |error: io::Error| IngestError::Source {
             path: input.display(),
-            source,
+            error,
         };
         let (reader, origin, reference_time): (Box<dyn Read>, String, i64) = match input {
             Input::Stdin => (

@@ -37,12 +37,11 @@ const HOUR_MICROS: i64 = 3_600_000_000;
 /// permissions, damaged files), never a bad record.
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
-    #[error("{action} {path}: {source}")]
+    #[error("{action} {path}: {error}")]
     Io {
         action: &'static str,
         path: PathBuf,
-        #[source]
-        source: std::io::Error,
+        error: std::io::Error,
     },
     #[error("writing parquet: {0}")]
     Parquet(#[from] parquet::errors::ParquetError),
@@ -53,11 +52,11 @@ pub enum StoreError {
 }
 
 impl StoreError {
-    pub fn io(action: &'static str, path: &Path, source: std::io::Error) -> Self {
+    pub fn io(action: &'static str, path: &Path, error: std::io::Error) -> Self {
         StoreError::Io {
             action,
             path: path.to_path_buf(),
-            source,
+            error,
         }
     }
 }
