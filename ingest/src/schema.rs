@@ -163,4 +163,16 @@ mod tests {
             );
         }
     }
+
+    #[test]
+    fn schema_document_says_what_each_format_fills() {
+        for spec in crate::parse::FORMATS {
+            let row = format!("| `{}` |", spec.name);
+            assert!(
+                SCHEMA_DOC.contains(&row),
+                "docs/schema.md has no row for format `{}` in \"What each format fills\"",
+                spec.name
+            );
+        }
+    }
 }

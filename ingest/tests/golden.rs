@@ -148,3 +148,24 @@ fn first_difference(expected: &str, actual: &str) -> String {
         actual.lines().count()
     )
 }
+
+#[test]
+fn every_format_has_golden_cases() {
+    for spec in parse::FORMATS {
+        let directory = golden_root().join(spec.name);
+        let inputs = fs::read_dir(&directory)
+            .map(|entries| {
+                entries
+                    .flatten()
+                    .filter(|entry| is_input(&entry.path()))
+                    .count()
+            })
+            .unwrap_or(0);
+        assert!(
+            inputs > 0,
+            "format `{}` has no golden inputs in {}",
+            spec.name,
+            directory.display()
+        );
+    }
+}
