@@ -345,3 +345,49 @@ print(rows[0], rows[1], rows[2], rows[3], table.num_rows, dict(attrs)["level"])
     let printed = String::from_utf8_lossy(&output.stdout);
     assert_eq!(printed.trim(), "2 2 alice 2024-05-01 12:00:00+00 2 warn");
 }
+
+#[test]
+fn configured_aliases_fill_columns_for_their_service() {
+    let fixture = Fixture::new();
+    let config = fixture.file(
+        "weft.toml",
+        br#"
+[ingest.aliases]
+"actor_login" = "user"
+
+[ingest.services.checkout]
+aliases = { "cust_ip" = "src_ip", "order_trace" = "trace_id" }
+"#,
+    );
+    let input = fixture.file(
+        "checkout.log",
+        b"{\"actor_login\":\"carol\",\"cust_ip\":\"198.51.100.9\",\"order_trace\":\"abc123\",\"msg\":\"paid\"}\n",
+    );
+    summary_of(&run(weft()
+        .arg("--config")
+        .arg(&config)
+        .args(["ingest", "--json", "--data-dir"])
+        .arg(fixture.data_dir())
+        .arg(&input)));
+    let batches = read_store(&fixture.data_dir());
+    assert_eq!(strings(&batches, "user"), [Some("carol".to_string())]);
+    assert_eq!(
+        strings(&batches, "src_ip"),
+        [Some("198.51.100.9".to_string())]
+    );
+    assert_eq!(strings(&batches, "trace_id"), [Some("abc123".to_string())]);
+
+    let bad = fixture.file("bad.toml", b"[ingest]\nformat = \"auto\"\nmax_record = 5\n");
+    let output = run(weft()
+        .arg("--config")
+        .arg(&bad)
+        .args(["ingest", "--data-dir"])
+        .arg(fixture.data_dir())
+        .arg(&input));
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("bad.toml") && stderr.contains("max_record"),
+        "{stderr}"
+    );
+}
