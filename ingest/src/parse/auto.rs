@@ -98,6 +98,13 @@ fn looks_like_timestamped_syslog(line: &str) -> bool {
         && !tag.contains('=')
 }
 
+/// Linux audit records: `type=SYSCALL msg=audit(1604994496.155:92733): ...`, optionally after
+/// `node=HOST ` when forwarded by audisp.
+fn looks_like_auditd(bytes: &[u8]) -> bool {
+    (bytes.starts_with(b"type=") || bytes.starts_with(b"node="))
+        && memchr::memmem::find(&bytes[..bytes.len().min(96)], b" msg=audit(").is_some()
+}
+
 /// An RFC 3339 time followed by logfmt pairs (Go and Heroku style).
 fn looks_like_timestamped_logfmt(line: &str) -> bool {
     let Some((time, rest)) = line.split_once(' ') else {
@@ -169,6 +176,7 @@ pub fn sniff(record: &str) -> &'static str {
                 "syslog3164"
             }
         }
+        _ if looks_like_auditd(bytes) => "auditd",
         _ if looks_like_timestamped_syslog(trimmed) => "syslog3164",
         _ if looks_like_timestamped_logfmt(trimmed) => "logfmt",
         _ if looks_like_access_log(bytes) => "access_log",
@@ -301,6 +309,8 @@ mod tests {
                 "envoy",
             ),
             ("level=info msg=\"started\" service=api", "logfmt"),
+            ("type=EXECVE msg=audit(1604994496.155:92733): argc=2 a0=\"arp\" a1=\"-a\"", "auditd"),
+            ("node=web-1 type=USER_LOGIN msg=audit(1604994496.155:92740): pid=1200 uid=0", "auditd"),
             ("#separator \\x09", "zeek"),
             ("just some words", "text"),
             ("", "text"),
