@@ -1,61 +1,24 @@
 //! `--format auto`: the format of each record from a cheap look at its first bytes.
 //!
 //! Detection never tries parsers one after another. It reads the record's prefix (a `<PRI>`,
-//! a month name, `CEF:`, `#fields`, an access-log `[dd/Mon/yyyy:` ...) and, for JSON, makes
-//! one multi-pattern scan for the keys that mark a known JSON shape (`"auditID"` for
-//! Kubernetes audit, `"eventSource"` for CloudTrail, `"EventID"` for Windows, ...).
+//! a month name, `CEF:`, `#fields`, an access-log `[dd/Mon/yyyy:` ...). A JSON record is
+//! flattened once and its keys decide which format maps it (`auditID` for Kubernetes audit,
+//! `eventSource` for CloudTrail, `EventID` for Windows, ...: [`super::json_shape`]).
 //!
-//! What auto does when the chosen parser refuses a record: a JSON record is malformed and
-//! goes to the dead letters; a text line is kept as a `text` event flagged `unrecognized`,
-//! so an odd line in a log file is never lost and stays searchable.
+//! What auto does when the chosen parser refuses a record: malformed JSON goes to the dead
+//! letters; valid JSON that the format its keys suggest refuses is kept as generic `json`; a
+//! text line is kept as a `text` event flagged `unrecognized`. Either way the parser's reason
+//! is kept in `attrs` as `weft.parse_error`, and an odd record is never lost.
 
 use std::collections::HashMap;
-use std::sync::LazyLock;
 
-use aho_corasick::AhoCorasick;
-
-use super::{ParseContext, ParseError, Parser, ParserOptions, text};
+use super::flatten::flatten_into;
+use super::json_shape::{self, Shape};
+use super::{
+    ParseContext, ParseError, Parser, ParserOptions, cloudtrail, envoy, json, k8s_audit, text,
+    windows, zeek,
+};
 use crate::event::{Event, Flag};
-
-/// JSON shapes told apart by a key they always carry, most specific first.
-const JSON_MARKERS: &[(&str, &str)] = &[
-    ("\"audit.k8s.io/", "k8s_audit"),
-    ("\"auditID\"", "k8s_audit"),
-    ("\"eventSource\"", "cloudtrail"),
-    ("\"Records\"", "cloudtrail"),
-    ("\"EventID\"", "windows"),
-    ("\"winlog\"", "windows"),
-    ("\"resourceLogs\"", "otlp"),
-    ("\"logRecords\"", "otlp"),
-    ("\"upstream_cluster\"", "envoy"),
-    ("\"upstream_host\"", "envoy"),
-    ("\"downstream_remote_address\"", "envoy"),
-    ("\"id.orig_h\"", "zeek"),
-    ("\"_path\"", "zeek"),
-];
-
-/// One searcher for every marker: a single pass over the record finds them all.
-static JSON_MATCHER: LazyLock<AhoCorasick> = LazyLock::new(|| {
-    AhoCorasick::builder()
-        .match_kind(aho_corasick::MatchKind::LeftmostFirst)
-        .build(JSON_MARKERS.iter().map(|(marker, _)| marker))
-        .expect("the marker patterns are valid literals")
-});
-
-/// The format a JSON record most likely is: the most specific marker found, else `json`.
-fn sniff_json(record: &str) -> &'static str {
-    let mut best: Option<usize> = None;
-    for found in JSON_MATCHER.find_iter(record) {
-        let index = found.pattern().as_usize();
-        if best.is_none_or(|best| index < best) {
-            best = Some(index);
-            if index == 0 {
-                break;
-            }
-        }
-    }
-    best.map_or("json", |index| JSON_MARKERS[index].1)
-}
 
 fn starts_with_month(bytes: &[u8]) -> bool {
     const MONTHS: [&[u8; 3]; 12] = [
@@ -135,14 +98,14 @@ pub fn sniff(record: &str) -> &'static str {
     };
     let cef_near_start = || memchr::memmem::find(&bytes[..bytes.len().min(256)], b"CEF:").is_some();
     match first {
-        b'{' => sniff_json(trimmed),
+        b'{' => json::NAME,
         b'[' => match bytes.get(1) {
             Some(next) if next.is_ascii_alphabetic() && starts_with_weekday(&bytes[1..]) => {
                 "apache_error"
             }
             // Envoy's text access log: `[2016-04-15T20:17:00.310Z] "POST ...`.
             Some(next) if next.is_ascii_digit() && bytes.get(5) == Some(&b'-') => "envoy",
-            _ => sniff_json(trimmed),
+            _ => json::NAME,
         },
         b'<' => {
             let digits = bytes[1..]
@@ -237,6 +200,67 @@ impl AutoParser {
     }
 }
 
+impl AutoParser {
+    /// A JSON record: flattened once, its shape decided from its keys, then mapped by the
+    /// format that shape names. Records holding several events go to their format's parser
+    /// whole. A record that a specific format refuses is still valid JSON: it is kept as
+    /// generic JSON rather than lost.
+    fn parse_json<'a>(
+        &mut self,
+        record: &'a str,
+        context: &ParseContext,
+        out: &mut Vec<Event<'a>>,
+    ) -> Result<(), ParseError> {
+        if record.trim_start().starts_with('[') {
+            return self.delegate(json::NAME, record, context, out);
+        }
+        let mut event = Event::new(json::NAME);
+        // Room for a typical record's fields (CloudTrail has 30 to 60), so the list rarely grows.
+        event.attrs.reserve(64);
+        flatten_into(record, &mut event.attrs)
+            .map_err(|error| json::json_error(json::NAME, error))?;
+        let aliases = &self.options.aliases;
+        let mapped = match json_shape::shape(&event.attrs) {
+            Shape::Batch(format) => return self.delegate(format, record, context, out),
+            Shape::Generic => Ok(json::from_flattened(aliases, event)),
+            Shape::Single(format) => match format {
+                k8s_audit::NAME => k8s_audit::from_flattened(aliases, event),
+                cloudtrail::NAME => cloudtrail::from_flattened(aliases, event),
+                windows::NAME => windows::from_flattened(aliases, event),
+                envoy::NAME => Ok(envoy::from_flattened(aliases, event)),
+                zeek::NAME => Ok(zeek::from_flattened(event)),
+                _ => Ok(json::from_flattened(aliases, event)),
+            },
+        };
+        let event = match mapped {
+            Ok(event) => event,
+            Err(error) => {
+                let mut event = json::generic_event(json::NAME, aliases, record)?;
+                event
+                    .attrs
+                    .push(("weft.parse_error".into(), error.to_string().into()));
+                event
+            }
+        };
+        out.push(event);
+        Ok(())
+    }
+
+    /// Hands the record to the named format's parser.
+    fn delegate<'a>(
+        &mut self,
+        name: &'static str,
+        record: &'a str,
+        context: &ParseContext,
+        out: &mut Vec<Event<'a>>,
+    ) -> Result<(), ParseError> {
+        match self.parser(name) {
+            Some(parser) => parser.parse(record, context, out),
+            None => Err(ParseError::invalid(name, "format is not registered")),
+        }
+    }
+}
+
 impl Parser for AutoParser {
     fn parse<'a>(
         &mut self,
@@ -245,12 +269,12 @@ impl Parser for AutoParser {
         out: &mut Vec<Event<'a>>,
     ) -> Result<(), ParseError> {
         let name = self.detect(record);
-        let is_json = matches!(record.trim_start().as_bytes().first(), Some(b'{' | b'['))
-            && name != "apache_error";
+        if name == json::NAME {
+            return self.parse_json(record, context, out);
+        }
         let error = match self.parser(name) {
             Some(parser) if name != text::NAME => match parser.parse(record, context, out) {
                 Ok(()) => return Ok(()),
-                Err(error) if is_json => return Err(error),
                 Err(error) => Some(error),
             },
             _ => None,
@@ -309,8 +333,14 @@ mod tests {
                 "envoy",
             ),
             ("level=info msg=\"started\" service=api", "logfmt"),
-            ("type=EXECVE msg=audit(1604994496.155:92733): argc=2 a0=\"arp\" a1=\"-a\"", "auditd"),
-            ("node=web-1 type=USER_LOGIN msg=audit(1604994496.155:92740): pid=1200 uid=0", "auditd"),
+            (
+                "type=EXECVE msg=audit(1604994496.155:92733): argc=2 a0=\"arp\" a1=\"-a\"",
+                "auditd",
+            ),
+            (
+                "node=web-1 type=USER_LOGIN msg=audit(1604994496.155:92740): pid=1200 uid=0",
+                "auditd",
+            ),
             ("#separator \\x09", "zeek"),
             ("just some words", "text"),
             ("", "text"),
@@ -321,38 +351,68 @@ mod tests {
     }
 
     #[test]
-    fn sniffs_json_shapes_by_marker_keys() {
+    fn json_records_are_mapped_by_the_format_their_keys_mark() {
         let cases = [
             (
-                r#"{"kind":"Event","apiVersion":"audit.k8s.io/v1","auditID":"x"}"#,
+                r#"{"kind":"Event","apiVersion":"audit.k8s.io/v1","auditID":"x","verb":"get","user":{"username":"alice"}}"#,
                 "k8s_audit",
             ),
             (
-                r#"{"eventVersion":"1.08","eventSource":"iam.amazonaws.com"}"#,
+                r#"{"eventVersion":"1.08","eventSource":"iam.amazonaws.com","eventName":"CreateUser","eventTime":"2024-05-01T00:00:00Z"}"#,
                 "cloudtrail",
             ),
             (
-                r#"{"Records":[{"eventSource":"s3.amazonaws.com"}]}"#,
+                r#"{"Records":[{"eventSource":"s3.amazonaws.com","eventName":"GetObject"}]}"#,
                 "cloudtrail",
             ),
-            (r#"{"Event":{"System":{"EventID":4624}}}"#, "windows"),
+            (
+                r#"{"Event":{"System":{"EventID":4624,"Computer":"dc1"}}}"#,
+                "windows",
+            ),
             (
                 r#"{"EventID":1,"Channel":"Microsoft-Windows-Sysmon/Operational"}"#,
                 "windows",
             ),
-            (r#"{"resourceLogs":[]}"#, "otlp"),
             (
-                r#"{"@timestamp":"2024-05-01T00:00:00Z","winlog":{"event_id":"4624"}}"#,
-                "windows",
+                r#"{"resourceLogs":[{"scopeLogs":[{"logRecords":[{"body":{"stringValue":"hi"}}]}]}]}"#,
+                "otlp",
             ),
-            (r#"{"upstream_cluster":"svc","response_code":200}"#, "envoy"),
-            (r#"{"_path":"conn","id.orig_h":"10.0.0.1"}"#, "zeek"),
+            (
+                r#"{"upstream_cluster":"svc","response_code":200,"method":"GET","path":"/"}"#,
+                "envoy",
+            ),
+            (
+                r#"{"_path":"conn","id.orig_h":"10.0.0.1","ts":1.5}"#,
+                "zeek",
+            ),
             (r#"{"level":"info","msg":"hi"}"#, "json"),
             (r#"[{"msg":"a"}]"#, "json"),
         ];
         for (record, expected) in cases {
-            assert_eq!(sniff(record), expected, "{record}");
+            assert_eq!(sniff(record), "json", "{record}");
+            let mut parser = AutoParser::new(&ParserOptions::default());
+            let mut out = Vec::new();
+            parser
+                .parse(record, &ParseContext { reference_time: 0 }, &mut out)
+                .unwrap_or_else(|error| panic!("{record}: {error}"));
+            assert_eq!(out[0].format, expected, "{record}");
         }
+    }
+
+    #[test]
+    fn json_a_format_refuses_is_kept_as_generic_json() {
+        let mut parser = AutoParser::new(&ParserOptions::default());
+        let mut out = Vec::new();
+        let record = r#"{"kind":"Pod","auditID":"not really an audit event","msg":"hi"}"#;
+        parser
+            .parse(record, &ParseContext { reference_time: 0 }, &mut out)
+            .expect("valid JSON is stored");
+        assert_eq!(out[0].format, "json");
+        assert!(
+            out[0]
+                .attr("weft.parse_error")
+                .is_some_and(|reason| reason.contains("k8s_audit"))
+        );
     }
 
     #[test]

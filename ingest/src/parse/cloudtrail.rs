@@ -268,6 +268,16 @@ fn trail_event<'a>(aliases: &AliasTable, json: &'a str) -> Result<Event<'a>, Par
     }
     let mut event = Event::new(NAME);
     flatten_into(json, &mut event.attrs).map_err(|error| json_error(NAME, error))?;
+    from_flattened(aliases, event)
+}
+
+/// The CloudTrail event of one record whose fields are already flattened into `event.attrs`
+/// (format detection flattens a JSON record once and hands it here).
+pub fn from_flattened<'a>(
+    aliases: &AliasTable,
+    mut event: Event<'a>,
+) -> Result<Event<'a>, ParseError> {
+    event.format = NAME;
     let found = Found::scan(&event.attrs);
     if !found.is_cloudtrail() {
         return Err(ParseError::invalid(

@@ -406,6 +406,16 @@ fn classify(event: &mut Event<'_>) {
     };
 }
 
+/// The event of one access log record whose fields are already in `event.attrs` (flattened
+/// JSON, or the named fields of the text form).
+pub fn from_flattened<'a>(aliases: &AliasTable, mut event: Event<'a>) -> Event<'a> {
+    event.format = NAME;
+    fill_columns(&mut event);
+    aliases.apply(&mut event);
+    classify(&mut event);
+    event
+}
+
 impl Parser for EnvoyParser {
     fn parse<'a>(
         &mut self,
@@ -432,10 +442,7 @@ impl Parser for EnvoyParser {
                 ));
             }
         }
-        fill_columns(&mut event);
-        self.aliases.apply(&mut event);
-        classify(&mut event);
-        out.push(event);
+        out.push(from_flattened(&self.aliases, event));
         Ok(())
     }
 }

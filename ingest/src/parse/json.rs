@@ -61,9 +61,15 @@ pub fn generic_event<'a>(
 ) -> Result<Event<'a>, ParseError> {
     let mut event = Event::new(format);
     flatten_into(json, &mut event.attrs).map_err(|error| json_error(format, error))?;
+    Ok(from_flattened(aliases, event))
+}
+
+/// The generic event of a record whose fields are already flattened into `event.attrs`:
+/// columns from the aliases, class from the HTTP facts.
+pub fn from_flattened<'a>(aliases: &AliasTable, mut event: Event<'a>) -> Event<'a> {
     aliases.apply(&mut event);
     classify_by_http_facts(&mut event);
-    Ok(event)
+    event
 }
 
 /// Marks an event whose columns hold HTTP facts (a status or a method) as `http_activity`, with

@@ -17,6 +17,7 @@ pub mod cloudtrail;
 pub mod envoy;
 pub mod flatten;
 pub mod json;
+pub mod json_shape;
 pub mod k8s_audit;
 pub mod linux_auth;
 pub mod logfmt;

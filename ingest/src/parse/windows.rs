@@ -306,12 +306,8 @@ fn data_slot(
     (name, text)
 }
 
-/// Flattens `record`, adds the bare names (see the module docs) and finds the column fields.
-fn flatten_windows<'a>(
-    record: &'a str,
-    attrs: &mut Vec<(Cow<'a, str>, Cow<'a, str>)>,
-) -> Result<Found, ParseError> {
-    flatten_into(record, attrs).map_err(|error| json_error(NAME, error))?;
+/// Adds the bare names (see the module docs) to flattened fields and finds the column fields.
+fn windows_fields<'a>(attrs: &mut Vec<(Cow<'a, str>, Cow<'a, str>)>) -> Found {
     let mut found = Found::default();
     // (bare name, index of the value) for fields added under their bare name.
     let mut derived: Vec<(Cow<'a, str>, usize)> = Vec::new();
@@ -366,7 +362,7 @@ fn flatten_windows<'a>(
         found.provider = Some(attrs.len());
         attrs.push((Cow::Borrowed("Provider_Name"), value));
     }
-    Ok(found)
+    found
 }
 
 /// Which log an event came from, as far as classification cares.
@@ -491,131 +487,140 @@ impl Parser for WindowsParser {
             ));
         }
         let mut event = Event::new(NAME);
-        let found = flatten_windows(record, &mut event.attrs)?;
-        // A present value: Windows writes `-` for an empty field.
-        let value = |slot: Option<usize>| -> Option<Cow<'a, str>> {
-            slot.and_then(|index| event.attrs.get(index))
-                .map(|(_, value)| value.clone())
-                .filter(|value| !value.is_empty() && value != "-")
-        };
-        let Some(id_text) = value(found.event_id) else {
-            return Err(ParseError::invalid(NAME, "no EventID: not a Windows event"));
-        };
-        let id = id_text.trim().parse::<u32>().ok();
-        let channel = value(found.channel);
-        let provider = value(found.provider);
-        let object_type = value(found.object_type);
-        let log = log_of(channel.as_deref(), provider.as_deref());
-        let (class, activity) = match id {
-            Some(id) => classify(log, id, object_type.as_deref()),
-            None => (Class::Other, None),
-        };
-        let id = id.unwrap_or(0);
-        let status_ok = |slot: Option<usize>, success: &str| match value(slot) {
-            Some(status) if status.trim().eq_ignore_ascii_case(success) => Outcome::Success,
-            Some(_) => Outcome::Failure,
-            None => Outcome::Unknown,
-        };
-        let outcome = match (class, id) {
-            (Class::Other, _) => None,
-            (Class::Authentication, 4625 | 4771) | (Class::NetworkActivity, 5157) => {
-                Some(Outcome::Failure)
-            }
-            (Class::Authentication, 4768 | 4769 | 4776) => Some(status_ok(found.status, "0x0")),
-            (Class::DnsActivity, _) => Some(status_ok(found.query_status, "0")),
-            _ => Some(Outcome::Success),
-        };
-        let is_security_event = matches!(log, Log::Security | Log::Unnamed);
-        let user = match class {
-            Class::Authentication => value(found.target_user).or_else(|| value(found.subject_user)),
-            Class::AccountChange => value(found.subject_user),
-            Class::ProcessActivity | Class::FileActivity if is_security_event => {
-                value(found.subject_user)
-            }
-            _ => value(found.user).or_else(|| value(found.subject_user)),
-        };
-        let mut resource = match class {
-            Class::AccountChange => value(found.target_user),
-            _ => None,
-        };
-        if resource.is_none() {
-            resource = [
-                found.target_filename,
-                found.object_name,
-                found.query_name,
-                found.target_object,
-                found.target_image,
-                found.image_loaded,
-                found.pipe_name,
-            ]
-            .into_iter()
-            .find_map(&value);
+        flatten_into(record, &mut event.attrs).map_err(|error| json_error(NAME, error))?;
+        out.push(from_flattened(&self.aliases, event)?);
+        Ok(())
+    }
+}
+
+/// The event of one record whose fields are already flattened into `event.attrs` (format
+/// detection flattens a JSON record once and hands it here).
+pub fn from_flattened<'a>(
+    aliases: &AliasTable,
+    mut event: Event<'a>,
+) -> Result<Event<'a>, ParseError> {
+    event.format = NAME;
+    let found = windows_fields(&mut event.attrs);
+    // A present value: Windows writes `-` for an empty field.
+    let value = |slot: Option<usize>| -> Option<Cow<'a, str>> {
+        slot.and_then(|index| event.attrs.get(index))
+            .map(|(_, value)| value.clone())
+            .filter(|value| !value.is_empty() && value != "-")
+    };
+    let Some(id_text) = value(found.event_id) else {
+        return Err(ParseError::invalid(NAME, "no EventID: not a Windows event"));
+    };
+    let id = id_text.trim().parse::<u32>().ok();
+    let channel = value(found.channel);
+    let provider = value(found.provider);
+    let object_type = value(found.object_type);
+    let log = log_of(channel.as_deref(), provider.as_deref());
+    let (class, activity) = match id {
+        Some(id) => classify(log, id, object_type.as_deref()),
+        None => (Class::Other, None),
+    };
+    let id = id.unwrap_or(0);
+    let status_ok = |slot: Option<usize>, success: &str| match value(slot) {
+        Some(status) if status.trim().eq_ignore_ascii_case(success) => Outcome::Success,
+        Some(_) => Outcome::Failure,
+        None => Outcome::Unknown,
+    };
+    let outcome = match (class, id) {
+        (Class::Other, _) => None,
+        (Class::Authentication, 4625 | 4771) | (Class::NetworkActivity, 5157) => {
+            Some(Outcome::Failure)
         }
-        let session_id = if class == Class::Authentication {
-            if id == 4672 {
-                value(found.subject_logon_id)
-            } else {
-                value(found.target_logon_id)
-            }
-        } else {
-            value(found.logon_id).or_else(|| value(found.subject_logon_id))
+        (Class::Authentication, 4768 | 4769 | 4776) => Some(status_ok(found.status, "0x0")),
+        (Class::DnsActivity, _) => Some(status_ok(found.query_status, "0")),
+        _ => Some(Outcome::Success),
+    };
+    let is_security_event = matches!(log, Log::Security | Log::Unnamed);
+    let user = match class {
+        Class::Authentication => value(found.target_user).or_else(|| value(found.subject_user)),
+        Class::AccountChange => value(found.subject_user),
+        Class::ProcessActivity | Class::FileActivity if is_security_event => {
+            value(found.subject_user)
         }
-        .filter(|id| !id.eq_ignore_ascii_case("0x0"));
-        let process = [
-            found.image,
-            found.new_process_name,
-            found.process_name,
-            found.source_image,
-            found.application,
+        _ => value(found.user).or_else(|| value(found.subject_user)),
+    };
+    let mut resource = match class {
+        Class::AccountChange => value(found.target_user),
+        _ => None,
+    };
+    if resource.is_none() {
+        resource = [
+            found.target_filename,
+            found.object_name,
+            found.query_name,
+            found.target_object,
+            found.target_image,
+            found.image_loaded,
+            found.pipe_name,
         ]
         .into_iter()
         .find_map(&value);
-        let src_ip = [found.ip_address, found.source_ip, found.source_address]
-            .into_iter()
-            .find_map(|slot| value(slot).and_then(ip));
-        let src_port = port(value(found.ip_port)).or_else(|| port(value(found.source_port)));
-        let dst_ip = [found.destination_ip, found.dest_address]
-            .into_iter()
-            .find_map(|slot| value(slot).and_then(ip));
-        let dst_port = port(value(found.destination_port)).or_else(|| port(value(found.dest_port)));
-        let time = [
-            found.system_time,
-            found.time_created,
-            found.utc_time,
-            found.timestamp,
-            found.event_time,
-        ]
-        .into_iter()
-        .find_map(|slot| value(slot).and_then(|text| time::parse_any(&text)));
-        let severity = value(found.level)
-            .and_then(|level| severity_of_level(&level))
-            .or_else(|| {
-                value(found.severity_name).and_then(|name| severity::from_level_name(&name))
-            });
-        let host = value(found.computer).or_else(|| value(found.hostname));
-        let command_line = value(found.command_line);
-        let message = value(found.message);
-
-        event.class = class;
-        event.activity = activity.map(Cow::Borrowed);
-        event.outcome = outcome;
-        event.severity = severity;
-        event.time = time;
-        event.host = host;
-        event.user = user;
-        event.process = process;
-        event.command_line = command_line;
-        event.resource = resource;
-        event.src_ip = src_ip;
-        event.src_port = src_port;
-        event.dst_ip = dst_ip;
-        event.dst_port = dst_port;
-        event.session_id = session_id;
-        event.message = message;
-        self.aliases.apply(&mut event);
-        out.push(event);
-        Ok(())
     }
+    let session_id = if class == Class::Authentication {
+        if id == 4672 {
+            value(found.subject_logon_id)
+        } else {
+            value(found.target_logon_id)
+        }
+    } else {
+        value(found.logon_id).or_else(|| value(found.subject_logon_id))
+    }
+    .filter(|id| !id.eq_ignore_ascii_case("0x0"));
+    let process = [
+        found.image,
+        found.new_process_name,
+        found.process_name,
+        found.source_image,
+        found.application,
+    ]
+    .into_iter()
+    .find_map(&value);
+    let src_ip = [found.ip_address, found.source_ip, found.source_address]
+        .into_iter()
+        .find_map(|slot| value(slot).and_then(ip));
+    let src_port = port(value(found.ip_port)).or_else(|| port(value(found.source_port)));
+    let dst_ip = [found.destination_ip, found.dest_address]
+        .into_iter()
+        .find_map(|slot| value(slot).and_then(ip));
+    let dst_port = port(value(found.destination_port)).or_else(|| port(value(found.dest_port)));
+    let time = [
+        found.system_time,
+        found.time_created,
+        found.utc_time,
+        found.timestamp,
+        found.event_time,
+    ]
+    .into_iter()
+    .find_map(|slot| value(slot).and_then(|text| time::parse_any(&text)));
+    let severity = value(found.level)
+        .and_then(|level| severity_of_level(&level))
+        .or_else(|| value(found.severity_name).and_then(|name| severity::from_level_name(&name)));
+    let host = value(found.computer).or_else(|| value(found.hostname));
+    let command_line = value(found.command_line);
+    let message = value(found.message);
+
+    event.class = class;
+    event.activity = activity.map(Cow::Borrowed);
+    event.outcome = outcome;
+    event.severity = severity;
+    event.time = time;
+    event.host = host;
+    event.user = user;
+    event.process = process;
+    event.command_line = command_line;
+    event.resource = resource;
+    event.src_ip = src_ip;
+    event.src_port = src_port;
+    event.dst_ip = dst_ip;
+    event.dst_port = dst_port;
+    event.session_id = session_id;
+    event.message = message;
+    aliases.apply(&mut event);
+    Ok(event)
 }
 
 #[cfg(test)]

@@ -70,12 +70,19 @@ impl ZeekParser {
 fn parse_json(record: &str) -> Result<Event<'_>, ParseError> {
     let mut event = Event::new(NAME);
     flatten_into(record, &mut event.attrs).map_err(|error| json_error(NAME, error))?;
+    Ok(from_flattened(event))
+}
+
+/// The event of one Zeek JSON record whose fields are already flattened into `event.attrs`
+/// (format detection flattens a JSON record once and hands it here).
+pub fn from_flattened(mut event: Event<'_>) -> Event<'_> {
+    event.format = NAME;
     let path = match event.attr("_path") {
         Some(path) => Some(path.to_string()),
         None => mapping::infer_path(&event).map(str::to_string),
     };
     mapping::apply(path.as_deref(), &mut event);
-    Ok(event)
+    event
 }
 
 impl Parser for ZeekParser {
