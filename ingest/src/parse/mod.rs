@@ -11,6 +11,7 @@
 pub mod access_log;
 pub mod alias;
 pub mod apache_error;
+pub mod auditd;
 pub mod auto;
 pub mod cef;
 pub mod cloudtrail;
@@ -128,6 +129,7 @@ pub static FORMATS: &[FormatSpec] = &[
     envoy::SPEC,
     syslog3164::SPEC,
     syslog5424::SPEC,
+    auditd::SPEC,
 ];
 
 /// The format named `name` (or one of its other names).
