@@ -23,7 +23,8 @@
 //! [`super::linux_auth`], which classes them (`authentication`, `account_change`).
 
 use std::borrow::Cow;
-use std::net::IpAddr;
+
+use memchr::memchr;
 
 use super::{FormatSpec, ParseContext, ParseError, Parser, ParserOptions, linux_auth};
 use crate::event::{Event, Flag, severity};
@@ -100,14 +101,25 @@ pub fn apply_pri<'a>(event: &mut Event<'a>, digits: &'a str, value: u8) {
     }
 }
 
+/// The bytes of a TAG name: ASCII letters and digits and `-_./@+`, by byte value.
+const TAG_NAME_BYTES: [bool; 256] = {
+    let mut table = [false; 256];
+    let mut byte = 0;
+    while byte < table.len() {
+        let value = byte as u8;
+        table[byte] = value.is_ascii_alphanumeric()
+            || matches!(value, b'-' | b'_' | b'.' | b'/' | b'@' | b'+');
+        byte += 1;
+    }
+    table
+};
+
 /// A TAG at the start of `text`: `name[pid]: rest`, `name[pid] rest` or `name: rest`. Returns
 /// the name, the pid and the message after it. `None` when the first token is not a tag.
 pub fn split_tag(text: &str) -> Option<(&str, Option<&str>, &str)> {
     let name_len = text
         .bytes()
-        .take_while(|&byte| {
-            byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'_' | b'.' | b'/' | b'@' | b'+')
-        })
+        .take_while(|&byte| TAG_NAME_BYTES[usize::from(byte)])
         .count();
     if name_len == 0 {
         return None;
@@ -118,8 +130,9 @@ pub fn split_tag(text: &str) -> Option<(&str, Option<&str>, &str)> {
         return Some((name, None, message_after_tag(after_colon)?));
     }
     let inside = rest.strip_prefix('[')?;
-    let (pid, after) = inside.split_once(']')?;
-    if pid.is_empty() || pid.contains(' ') {
+    let close = inside.bytes().position(|byte| byte == b']')?;
+    let (pid, after) = (inside.get(..close)?, inside.get(close + 1..)?);
+    if pid.is_empty() || pid.as_bytes().contains(&b' ') {
         return None;
     }
     let after = after.strip_prefix(':').unwrap_or(after);
@@ -151,7 +164,7 @@ fn split_timestamp(text: &str, reference_time: i64) -> Option<Timestamp<'_>> {
         let rest = text.get(used..)?;
         if rest.is_empty() || rest.starts_with(' ') {
             return Some(Timestamp {
-                micros: time::resolve_year(civil, reference_time),
+                micros: resolve_year(civil, reference_time),
                 year_inferred: true,
                 text: stamp,
                 rest: rest.trim_start_matches(' '),
@@ -175,6 +188,27 @@ fn split_timestamp(text: &str, reference_time: i64) -> Option<Timestamp<'_>> {
     None
 }
 
+/// The year of a year-less timestamp, as [`time::resolve_year`] picks it. The reference's own
+/// year is tried first: within half a year of the reference it is the nearest, since the
+/// years before and after it are a whole year away.
+fn resolve_year(civil: time::Civil, reference_time: i64) -> Option<i64> {
+    const HALF_YEAR: u64 = 182 * 24 * 3600 * 1_000_000;
+    let same_year = time::Civil {
+        year: time::year_of(reference_time),
+        ..civil
+    }
+    .to_micros();
+    if let Some(micros) = same_year
+        && micros.abs_diff(reference_time) <= HALF_YEAR
+    {
+        return Some(micros);
+    }
+    time::resolve_year(civil, reference_time)
+}
+
+/// The attributes a header and a recognised message usually add, reserved at once.
+const USUAL_ATTRS: usize = 12;
+
 impl Parser for Syslog3164Parser {
     fn parse<'a>(
         &mut self,
@@ -185,25 +219,34 @@ impl Parser for Syslog3164Parser {
         let line = record
             .trim_end_matches(['\r', '\n'])
             .trim_start_matches('\u{feff}');
-        if line.trim().is_empty() {
+        if line.trim_start().is_empty() {
             return Err(ParseError::invalid(NAME, "empty record"));
         }
-        let mut event = Event::new(NAME);
-        let mut rest = line;
-        if let Some((digits, after)) = split_pri(line) {
-            let value = pri_value(digits).ok_or_else(|| {
-                ParseError::invalid(
-                    NAME,
-                    format!("PRI <{digits}> is not a priority (0 to 191, at most 3 digits)"),
-                )
-            })?;
-            if after.trim().is_empty() {
-                return Err(ParseError::invalid(NAME, "nothing after PRI"));
+        let pri = match split_pri(line) {
+            Some((digits, after)) => {
+                let value = pri_value(digits).ok_or_else(|| {
+                    ParseError::invalid(
+                        NAME,
+                        format!("PRI <{digits}> is not a priority (0 to 191, at most 3 digits)"),
+                    )
+                })?;
+                if after.trim_start().is_empty() {
+                    return Err(ParseError::invalid(NAME, "nothing after PRI"));
+                }
+                Some((digits, value, after))
             }
-            apply_pri(&mut event, digits, value);
+            None => None,
+        };
+        // The event is filled where it lies in `out` rather than moved there.
+        out.push(Event::new(NAME));
+        let event = out.last_mut().expect("an event was just pushed");
+        event.attrs.reserve(USUAL_ATTRS);
+        let mut rest = line;
+        if let Some((digits, value, after)) = pri {
+            apply_pri(event, digits, value);
             rest = after;
         }
-        if let Some(timestamp) = split_timestamp(rest, context.reference_time) {
+        let tag = if let Some(timestamp) = split_timestamp(rest, context.reference_time) {
             event.time = timestamp.micros;
             if timestamp.year_inferred && timestamp.micros.is_some() {
                 event.flag(Flag::YearInferred);
@@ -213,9 +256,12 @@ impl Parser for Syslog3164Parser {
                 Cow::Borrowed(timestamp.text),
             ));
             rest = timestamp.rest;
-            let token_end = rest.find(' ').unwrap_or(rest.len());
+            let token_end = memchr(b' ', rest.as_bytes()).unwrap_or(rest.len());
             let token = rest.get(..token_end).unwrap_or_default();
-            if !token.is_empty() && (token.parse::<IpAddr>().is_ok() || split_tag(rest).is_none()) {
+            // The token is the host name unless it reads as the tag (a sender that omits its
+            // host name); an address is always the host name.
+            let tag = split_tag(rest);
+            if !token.is_empty() && (tag.is_none() || linux_auth::is_ip_address(token)) {
                 event.host = Some(Cow::Borrowed(token));
                 event
                     .attrs
@@ -224,16 +270,21 @@ impl Parser for Syslog3164Parser {
                     .get(token_end..)
                     .unwrap_or_default()
                     .trim_start_matches(' ');
+                split_tag(rest)
+            } else {
+                tag
             }
-        }
+        } else {
+            split_tag(rest)
+        };
         let mut message = rest;
         let mut process = "";
-        if let Some((tag, pid, after)) = split_tag(rest) {
-            process = tag;
-            event.process = Some(Cow::Borrowed(tag));
+        if let Some((name, pid, after)) = tag {
+            process = name;
+            event.process = Some(Cow::Borrowed(name));
             event
                 .attrs
-                .push((Cow::Borrowed("syslog.tag"), Cow::Borrowed(tag)));
+                .push((Cow::Borrowed("syslog.tag"), Cow::Borrowed(name)));
             if let Some(pid) = pid {
                 event
                     .attrs
@@ -241,12 +292,11 @@ impl Parser for Syslog3164Parser {
             }
             message = after;
         }
-        let message = message.trim_end();
+        let message = linux_auth::trim_end(message);
         if !message.is_empty() {
             event.message = Some(Cow::Borrowed(message));
-            linux_auth::annotate(process, message, &mut event);
+            linux_auth::annotate(process, message, event);
         }
-        out.push(event);
         Ok(())
     }
 }
@@ -443,6 +493,31 @@ mod tests {
                 .iter()
                 .all(|(key, value)| matches!((key, value), (Cow::Borrowed(_), Cow::Borrowed(_))))
         );
+    }
+
+    #[test]
+    fn year_resolution_agrees_with_the_time_module() {
+        let references =
+            (0..400).map(|step| REFERENCE - 800 * 86_400_000_000 + step * 4_321_987_654_321);
+        for reference in references {
+            for (month, day) in [(1, 1), (2, 28), (2, 29), (3, 1), (6, 30), (7, 1), (12, 31)] {
+                let civil = time::Civil {
+                    year: 1970,
+                    month,
+                    day,
+                    hour: 23,
+                    minute: 59,
+                    second: 60,
+                    micros: 0,
+                    offset_seconds: 0,
+                };
+                assert_eq!(
+                    resolve_year(civil, reference),
+                    time::resolve_year(civil, reference),
+                    "{month}-{day} at {reference}"
+                );
+            }
+        }
     }
 
     proptest::proptest! {

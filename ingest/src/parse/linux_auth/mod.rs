@@ -64,13 +64,15 @@ mod sudo_su;
 use std::borrow::Cow;
 use std::net::IpAddr;
 
+use memchr::{memchr, memrchr};
+
 use crate::event::{Class, Event, Outcome, fill};
 
 /// Recognises the authentication or account message `message` written by `process` and
 /// annotates `event` with it. Returns whether the message was classified (its class set);
 /// columns such as `src_ip` may be filled either way.
 pub fn annotate<'a>(process: &str, message: &'a str, event: &mut Event<'a>) -> bool {
-    let mut message = message.trim();
+    let mut message = trim(message);
     if let Some((count, inner)) = repeated(message) {
         attr(event, "syslog.repeated", count);
         message = inner;
@@ -80,38 +82,78 @@ pub fn annotate<'a>(process: &str, message: &'a str, event: &mut Event<'a>) -> b
     {
         return true;
     }
-    let program = program_name(process);
-    let is = |name: &str| program.eq_ignore_ascii_case(name);
-    if is("sshd") || is("sshd-session") || is("sshd-auth") {
-        sshd::annotate(message, event)
-    } else if is("sudo") {
-        sudo_su::annotate_sudo(message, event)
-    } else if is("su") {
-        sudo_su::annotate_su(message, event)
-    } else if is("systemd-logind") {
-        logind(message, event);
-        false
-    } else if account::PROGRAMS.iter().any(|name| is(name)) {
-        account::annotate(message, event)
-    } else {
-        false
+    match Program::of(process) {
+        Program::Sshd => sshd::annotate(message, event),
+        Program::Sudo => sudo_su::annotate_sudo(message, event),
+        Program::Su => sudo_su::annotate_su(message, event),
+        Program::Logind => {
+            logind(message, event);
+            false
+        }
+        Program::Account => account::annotate(message, event),
+        Program::Other => false,
+    }
+}
+
+/// The programs whose own messages are recognised (PAM messages are read whoever logs them).
+enum Program {
+    /// `sshd`, and `sshd-session`/`sshd-auth` since OpenSSH 9.8.
+    Sshd,
+    Sudo,
+    Su,
+    /// `systemd-logind`.
+    Logind,
+    /// The shadow-utils tools of [`account::PROGRAMS`].
+    Account,
+    Other,
+}
+
+impl Program {
+    /// The program of a tag, by its name without directories, compared ignoring ASCII case.
+    fn of(process: &str) -> Program {
+        /// Longer than every recognised name.
+        const MAX_NAME: usize = 16;
+        let name = program_name(process).as_bytes();
+        let mut lowercase = [0u8; MAX_NAME];
+        let Some(lowercase) = lowercase.get_mut(..name.len()) else {
+            return Program::Other;
+        };
+        for (slot, byte) in lowercase.iter_mut().zip(name) {
+            *slot = byte.to_ascii_lowercase();
+        }
+        match &*lowercase {
+            b"sshd" | b"sshd-session" | b"sshd-auth" => Program::Sshd,
+            b"sudo" => Program::Sudo,
+            b"su" => Program::Su,
+            b"systemd-logind" => Program::Logind,
+            name if account::PROGRAMS
+                .iter()
+                .any(|program| program.as_bytes() == name) =>
+            {
+                Program::Account
+            }
+            _ => Program::Other,
+        }
     }
 }
 
 /// The program name of a tag: `/usr/sbin/sshd` -> `sshd`.
 fn program_name(process: &str) -> &str {
-    process.rsplit('/').next().unwrap_or(process)
+    match memrchr(b'/', process.as_bytes()) {
+        Some(slash) => process.get(slash + 1..).unwrap_or(process),
+        None => process,
+    }
 }
 
 /// rsyslog's `message repeated N times: [ MESSAGE]`: the count and the inner message.
 fn repeated(message: &str) -> Option<(&str, &str)> {
     let rest = message.strip_prefix("message repeated ")?;
-    let (count, rest) = rest.split_once(" times: [")?;
+    let (count, rest) = split_once(rest, " times: [")?;
     if count.is_empty() || !count.bytes().all(|byte| byte.is_ascii_digit()) {
         return None;
     }
     let inner = rest.strip_suffix(']').unwrap_or(rest);
-    Some((count, inner.trim()))
+    Some((count, trim(inner)))
 }
 
 /// Sets the class, activity and outcome of a recognised message.
@@ -130,7 +172,7 @@ fn attr<'a>(event: &mut Event<'a>, key: &'static str, value: &'a str) {
 
 /// Fills `src_ip` (or `auth.remote_host` for a host name) and `src_port`.
 fn set_source<'a>(event: &mut Event<'a>, host: &'a str, port: Option<&str>) {
-    if host.parse::<IpAddr>().is_ok() {
+    if is_ip_address(host) {
         fill(&mut event.src_ip, host);
     } else {
         attr(event, "auth.remote_host", host);
@@ -140,10 +182,132 @@ fn set_source<'a>(event: &mut Event<'a>, host: &'a str, port: Option<&str>) {
     }
 }
 
+/// Whether `text` is an IPv4 or IPv6 address, exactly as `text.parse::<IpAddr>()` decides.
+/// Text of digits and dots can only be an IPv4 address, which is checked here directly.
+pub(super) fn is_ip_address(text: &str) -> bool {
+    match dotted_quad(text.as_bytes()) {
+        Some(valid) => valid,
+        None => text.parse::<IpAddr>().is_ok(),
+    }
+}
+
+/// For text made only of digits and dots, whether it is an IPv4 address. `None` for text with
+/// any other byte.
+fn dotted_quad(bytes: &[u8]) -> Option<bool> {
+    if is_dotted_quad(bytes) {
+        return Some(true);
+    }
+    bytes
+        .iter()
+        .all(|&byte| byte.is_ascii_digit() || byte == b'.')
+        .then_some(false)
+}
+
+/// Four decimal octets separated by dots, each at most 255 and without a leading zero (`0` is
+/// an octet, `00` and `01` are not), as the standard library reads IPv4.
+fn is_dotted_quad(bytes: &[u8]) -> bool {
+    let digit = |byte: u8| byte.wrapping_sub(b'0');
+    let mut octets = bytes.split(|&byte| byte == b'.');
+    for _ in 0..4 {
+        let valid = match octets.next() {
+            Some(&[only]) => digit(only) <= 9,
+            Some(&[first, second]) => (1..=9).contains(&digit(first)) && digit(second) <= 9,
+            Some(&[first, second, third]) => {
+                let (first, second, third) = (digit(first), digit(second), digit(third));
+                (1..=9).contains(&first)
+                    && second <= 9
+                    && third <= 9
+                    && u16::from(first) * 100 + u16::from(second) * 10 + u16::from(third) <= 255
+            }
+            _ => false,
+        };
+        if !valid {
+            return false;
+        }
+    }
+    octets.next().is_none()
+}
+
+/// `text.trim()`, without decoding characters when both ends are ASCII and not whitespace.
+pub(super) fn trim(text: &str) -> &str {
+    let bytes = text.as_bytes();
+    match (bytes.first(), bytes.last()) {
+        (Some(&first), Some(&last))
+            if is_ascii_non_whitespace(first) && is_ascii_non_whitespace(last) =>
+        {
+            text
+        }
+        _ => text.trim(),
+    }
+}
+
+/// `text.trim_end()`, without decoding characters when the end is ASCII and not whitespace.
+pub(super) fn trim_end(text: &str) -> &str {
+    match text.as_bytes().last() {
+        Some(&last) if is_ascii_non_whitespace(last) => text,
+        _ => text.trim_end(),
+    }
+}
+
+/// An ASCII byte that `char::is_whitespace` does not match (a whole character, never part of
+/// a multi-byte one).
+fn is_ascii_non_whitespace(byte: u8) -> bool {
+    byte.is_ascii() && !matches!(byte, b'\t'..=b'\r' | b' ')
+}
+
+/// The offset of the first `needle` in `haystack`. The needles searched for in messages are
+/// short and mostly start with a space, which is frequent; candidates are found with `memchr`
+/// on the needle's second byte instead.
+fn find(haystack: &str, needle: &str) -> Option<usize> {
+    let (haystack, needle) = (haystack.as_bytes(), needle.as_bytes());
+    let anchor_at = usize::from(needle.len() > 1);
+    let anchor = *needle.get(anchor_at)?;
+    let mut from = anchor_at;
+    while let Some(offset) = haystack.get(from..).and_then(|rest| memchr(anchor, rest)) {
+        let start = from + offset - anchor_at;
+        if haystack.get(start..start + needle.len()) == Some(needle) {
+            return Some(start);
+        }
+        from += offset + 1;
+    }
+    None
+}
+
+/// The offset of the last `needle` in `haystack`, found as [`find`] finds the first.
+fn rfind(haystack: &str, needle: &str) -> Option<usize> {
+    let (haystack, needle) = (haystack.as_bytes(), needle.as_bytes());
+    let anchor_at = usize::from(needle.len() > 1);
+    let anchor = *needle.get(anchor_at)?;
+    let mut end = haystack.len();
+    while let Some(found) = haystack.get(..end).and_then(|rest| memrchr(anchor, rest)) {
+        let start = found.checked_sub(anchor_at)?;
+        if haystack.get(start..start + needle.len()) == Some(needle) {
+            return Some(start);
+        }
+        end = found;
+    }
+    None
+}
+
+/// `text` around the first `needle`, as `str::split_once` splits it.
+fn split_once<'t>(text: &'t str, needle: &str) -> Option<(&'t str, &'t str)> {
+    let at = find(text, needle)?;
+    Some((text.get(..at)?, text.get(at + needle.len()..)?))
+}
+
+/// `text` around the last `needle`, as `str::rsplit_once` splits it.
+fn rsplit_once<'t>(text: &'t str, needle: &str) -> Option<(&'t str, &'t str)> {
+    let at = rfind(text, needle)?;
+    Some((text.get(..at)?, text.get(at + needle.len()..)?))
+}
+
 /// A client endpoint as sshd writes it: `HOST[ port PORT]` at the start of `text`. Returns the
 /// host, the port digits and what follows them (`port 22:11: bye` leaves `:11: bye`).
 fn endpoint(text: &str) -> Option<(&str, Option<&str>, &str)> {
-    let host_end = text.find(' ').unwrap_or(text.len());
+    let host_end = text
+        .bytes()
+        .position(|byte| byte == b' ')
+        .unwrap_or(text.len());
     let host = text.get(..host_end)?;
     if host.is_empty() {
         return None;
@@ -165,8 +329,11 @@ fn endpoint(text: &str) -> Option<(&str, Option<&str>, &str)> {
 /// `WHO from HOST[ port P]REST`, taking the last ` from ` after which an endpoint follows (a
 /// user name may itself contain ` from `). Returns who, host, port and the rest.
 fn who_from(text: &str) -> Option<(&str, &str, Option<&str>, &str)> {
-    for (position, marker) in text.rmatch_indices(" from ") {
-        let Some(tail) = text.get(position + marker.len()..) else {
+    const MARKER: &str = " from ";
+    let mut end = text.len();
+    while let Some(position) = rfind(text.get(..end)?, MARKER) {
+        end = position;
+        let Some(tail) = text.get(position + MARKER.len()..) else {
             continue;
         };
         if let Some((host, port, rest)) = endpoint(tail) {
@@ -186,13 +353,13 @@ fn maybe_invalid_user(text: &str) -> (&str, bool) {
 
 /// The user part of a message, trimmed; empty names (`Invalid user  from ...`) stay unset.
 fn set_user<'a>(event: &mut Event<'a>, user: &'a str) {
-    fill(&mut event.user, user.trim());
+    fill(&mut event.user, trim(user));
 }
 
 /// systemd-logind's `New session N of user USER.` and `Removed session N.`.
 fn logind<'a>(message: &'a str, event: &mut Event<'a>) {
     if let Some(rest) = message.strip_prefix("New session ")
-        && let Some((session, user)) = rest.split_once(" of user ")
+        && let Some((session, user)) = split_once(rest, " of user ")
     {
         fill(&mut event.session_id, session);
         set_user(event, user.strip_suffix('.').unwrap_or(user));

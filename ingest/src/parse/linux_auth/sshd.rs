@@ -1,34 +1,42 @@
 //! OpenSSH server messages (`sshd`, and `sshd-session` since OpenSSH 9.8).
 
-use std::net::IpAddr;
-
-use super::{attr, classify, endpoint, maybe_invalid_user, pam, set_source, set_user, who_from};
+use super::{
+    attr, classify, endpoint, find, is_ip_address, maybe_invalid_user, pam, rsplit_once,
+    set_source, set_user, split_once, trim, trim_end, who_from,
+};
 use crate::event::{Class, Event, Outcome, fill};
 
 /// Markers after which sshd writes a client endpoint in messages that are not classified.
 const ENDPOINT_MARKERS: [&str; 3] = [" from ", " by ", " with "];
 
 pub(super) fn annotate<'a>(message: &'a str, event: &mut Event<'a>) -> bool {
-    let recognised = if let Some(rest) = message.strip_prefix("Accepted ") {
-        login_result(rest, Outcome::Success, event)
-    } else if let Some(rest) = message.strip_prefix("Failed ") {
-        login_result(rest, Outcome::Failure, event)
-    } else if let Some(rest) = message.strip_prefix("Invalid user ") {
-        invalid_user(rest, event)
-    } else if let Some(rest) =
-        message.strip_prefix("error: maximum authentication attempts exceeded for ")
-    {
-        max_attempts(rest, event)
-    } else if let Some(rest) = message.strip_prefix("Disconnected from ") {
-        disconnected(rest, true, event)
-    } else if let Some(rest) = message.strip_prefix("Connection closed by ") {
-        disconnected(rest, false, event)
-    } else if let Some(rest) = message.strip_prefix("User ") {
-        not_allowed(rest, event)
-    } else if let Some(rest) = message.strip_prefix("PAM ") {
-        more_failures(rest, event)
-    } else {
-        false
+    // The messages read here start with distinct letters: one prefix to compare per message.
+    let recognised = match message.as_bytes().first() {
+        Some(b'A') => message
+            .strip_prefix("Accepted ")
+            .is_some_and(|rest| login_result(rest, Outcome::Success, event)),
+        Some(b'F') => message
+            .strip_prefix("Failed ")
+            .is_some_and(|rest| login_result(rest, Outcome::Failure, event)),
+        Some(b'I') => message
+            .strip_prefix("Invalid user ")
+            .is_some_and(|rest| invalid_user(rest, event)),
+        Some(b'e') => message
+            .strip_prefix("error: maximum authentication attempts exceeded for ")
+            .is_some_and(|rest| max_attempts(rest, event)),
+        Some(b'D') => message
+            .strip_prefix("Disconnected from ")
+            .is_some_and(|rest| disconnected(rest, true, event)),
+        Some(b'C') => message
+            .strip_prefix("Connection closed by ")
+            .is_some_and(|rest| disconnected(rest, false, event)),
+        Some(b'U') => message
+            .strip_prefix("User ")
+            .is_some_and(|rest| not_allowed(rest, event)),
+        Some(b'P') => message
+            .strip_prefix("PAM ")
+            .is_some_and(|rest| more_failures(rest, event)),
+        _ => false,
     };
     if !recognised {
         client_endpoint(message, event);
@@ -38,10 +46,10 @@ pub(super) fn annotate<'a>(message: &'a str, event: &mut Event<'a>) -> bool {
 
 /// `METHOD for [invalid user ]USER from HOST port PORT ssh2[: KEY]` after `Accepted`/`Failed`.
 fn login_result<'a>(rest: &'a str, outcome: Outcome, event: &mut Event<'a>) -> bool {
-    let Some((method, rest)) = rest.split_once(" for ") else {
+    let Some((method, rest)) = split_once(rest, " for ") else {
         return false;
     };
-    if method.is_empty() || method.contains(' ') {
+    if method.is_empty() || method.as_bytes().contains(&b' ') {
         return false;
     }
     let Some((who, host, port, tail)) = who_from(rest) else {
@@ -100,7 +108,7 @@ fn disconnected<'a>(rest: &'a str, from_disconnect: bool, event: &mut Event<'a>)
         let Some(named_rest) = rest.strip_prefix(prefix) else {
             continue;
         };
-        let Some((user_and_host, port)) = named_rest.rsplit_once(" port ") else {
+        let Some((user_and_host, port)) = rsplit_once(named_rest, " port ") else {
             return false;
         };
         let Some((user, host)) = user_and_host.rsplit_once(' ') else {
@@ -117,7 +125,7 @@ fn disconnected<'a>(rest: &'a str, from_disconnect: bool, event: &mut Event<'a>)
     let Some((host, port, _)) = endpoint(rest) else {
         return false;
     };
-    if host.parse::<IpAddr>().is_err() {
+    if !is_ip_address(host) {
         return false;
     }
     set_source(event, host, port);
@@ -130,7 +138,7 @@ fn disconnected<'a>(rest: &'a str, from_disconnect: bool, event: &mut Event<'a>)
 
 /// `USER from HOST not allowed because ...` after `User `.
 fn not_allowed<'a>(rest: &'a str, event: &mut Event<'a>) -> bool {
-    let Some((before, _reason)) = rest.split_once(" not allowed because ") else {
+    let Some((before, _reason)) = split_once(rest, " not allowed because ") else {
         return false;
     };
     let Some((user, host, port, _)) = who_from(before) else {
@@ -144,7 +152,7 @@ fn not_allowed<'a>(rest: &'a str, event: &mut Event<'a>) -> bool {
 
 /// `N more authentication failures; logname= uid=0 ... rhost=HOST user=USER` after `PAM `.
 fn more_failures<'a>(rest: &'a str, event: &mut Event<'a>) -> bool {
-    let Some((count, pairs)) = rest.split_once(" more authentication failure") else {
+    let Some((count, pairs)) = split_once(rest, " more authentication failure") else {
         return false;
     };
     if count.is_empty() || !count.bytes().all(|byte| byte.is_ascii_digit()) {
@@ -169,16 +177,19 @@ fn user_and_source<'a>(event: &mut Event<'a>, who: &'a str, host: &'a str, port:
 
 /// ` ssh2[: KEY][ [preauth]]` after an endpoint.
 fn protocol_and_key<'a>(event: &mut Event<'a>, tail: &'a str) {
-    let tail = tail.trim();
-    let tail = tail.strip_suffix("[preauth]").unwrap_or(tail).trim_end();
-    let (protocol, key) = match tail.split_once(": ") {
-        Some((protocol, key)) => (protocol, key),
-        None => (tail, ""),
-    };
-    if !protocol.contains(' ') {
+    let tail = trim(tail);
+    let tail = trim_end(tail.strip_suffix("[preauth]").unwrap_or(tail));
+    let (protocol, key) = split_colon_space(tail).unwrap_or((tail, ""));
+    if !protocol.as_bytes().contains(&b' ') {
         attr(event, "ssh.protocol", protocol);
     }
-    attr(event, "ssh.key", key.trim());
+    attr(event, "ssh.key", trim(key));
+}
+
+/// `text` around its first `: `.
+fn split_colon_space(text: &str) -> Option<(&str, &str)> {
+    let colon = text.as_bytes().windows(2).position(|pair| pair == b": ")?;
+    Some((text.get(..colon)?, text.get(colon + 2..)?))
 }
 
 /// Any other sshd message: the first address after `from`, `by` or `with`, and the local one
@@ -186,15 +197,19 @@ fn protocol_and_key<'a>(event: &mut Event<'a>, tail: &'a str) {
 fn client_endpoint<'a>(message: &'a str, event: &mut Event<'a>) {
     let mut found: Option<(usize, &'a str, Option<&'a str>, &'a str)> = None;
     for marker in ENDPOINT_MARKERS {
-        for (position, _) in message.match_indices(marker) {
+        let marker_len = marker.len();
+        let mut from = 0;
+        while let Some(offset) = message.get(from..).and_then(|rest| find(rest, marker)) {
+            let position = from + offset;
+            from = position + marker_len;
             if found.is_some_and(|(best, ..)| best < position) {
                 break;
             }
-            let Some(tail) = message.get(position + marker.len()..) else {
+            let Some(tail) = message.get(position + marker_len..) else {
                 continue;
             };
             if let Some((host, port, rest)) = endpoint(tail)
-                && host.parse::<IpAddr>().is_ok()
+                && is_ip_address(host)
             {
                 found = Some((position, host, port, rest));
                 break;
@@ -207,7 +222,7 @@ fn client_endpoint<'a>(message: &'a str, event: &mut Event<'a>) {
     set_source(event, host, port);
     if let Some(local) = rest.strip_prefix(" on ")
         && let Some((host, port, _)) = endpoint(local)
-        && host.parse::<IpAddr>().is_ok()
+        && is_ip_address(host)
     {
         fill(&mut event.dst_ip, host);
         event.dst_port = port.and_then(|port| port.parse().ok());

@@ -2,7 +2,7 @@
 
 use std::borrow::Cow;
 
-use super::{attr, classify, set_user};
+use super::{attr, classify, set_user, split_once, trim};
 use crate::event::{Class, Event, Outcome, fill};
 
 /// sudo: `USER : [REASON ; ]TTY=pts/0 ; PWD=/home/user ; USER=root ; [GROUP=g ; ]COMMAND=CMD`.
@@ -10,39 +10,38 @@ use crate::event::{Class, Event, Outcome, fill};
 /// sudoers`, `command not allowed`) means sudo refused. The command is everything after
 /// `COMMAND=` (it may itself contain ` ; `).
 pub(super) fn annotate_sudo<'a>(message: &'a str, event: &mut Event<'a>) -> bool {
-    let Some((user, rest)) = message.split_once(" : ") else {
+    let Some((user, rest)) = split_once(message, " : ") else {
         return false;
     };
-    let user = user.trim();
-    if user.is_empty() || user.contains(' ') {
+    let user = trim(user);
+    if user.is_empty() || user.as_bytes().contains(&b' ') {
         return false;
     }
     let (head, command) = if let Some(command) = rest.strip_prefix("COMMAND=") {
         ("", Some(command))
-    } else if let Some((head, command)) = rest.split_once(" ; COMMAND=") {
+    } else if let Some((head, command)) = split_once(rest, " ; COMMAND=") {
         (head, Some(command))
     } else {
         (rest, None)
     };
-    let mut fields = Vec::new();
-    let mut errors = Vec::new();
-    for part in head.split(" ; ").filter(|part| !part.is_empty()) {
-        match part.split_once('=') {
-            Some((key, value))
-                if !key.is_empty() && key.bytes().all(|b| b.is_ascii_uppercase()) =>
-            {
-                fields.push((key, value));
-            }
-            _ => errors.push(part),
+    // The parts are read once into a buffer; a longer list than it holds is read again.
+    let mut listed = [Part::default(); LISTED_PARTS];
+    let (mut count, mut any_field, mut any_error) = (0, false, false);
+    for part in parts(head).map(Part::of) {
+        any_field |= part.field.is_some();
+        any_error |= part.field.is_none();
+        if let Some(slot) = listed.get_mut(count) {
+            *slot = part;
         }
+        count += 1;
     }
-    if fields.is_empty() && command.is_none() {
+    if !any_field && command.is_none() {
         return false;
     }
-    let outcome = if errors.is_empty() {
-        Outcome::Success
-    } else {
+    let outcome = if any_error {
         Outcome::Failure
+    } else {
+        Outcome::Success
     };
     classify(
         event,
@@ -51,10 +50,48 @@ pub(super) fn annotate_sudo<'a>(message: &'a str, event: &mut Event<'a>) -> bool
         outcome,
     );
     set_user(event, user);
-    for error in errors {
-        attr(event, "sudo.error", error.trim());
+    match listed.get(..count) {
+        Some(listed) => add_parts(event, listed.iter().copied(), any_error),
+        None => add_parts(event, parts(head).map(Part::of), any_error),
     }
-    for (key, value) in fields {
+    if let Some(command) = command {
+        attr(event, "sudo.command", command);
+        fill(&mut event.command_line, command);
+    }
+    true
+}
+
+/// How many parts of a sudo list are held at once; sudo writes three to five before `COMMAND=`.
+const LISTED_PARTS: usize = 8;
+
+/// One part of sudo's list, and its key and value if it is a field.
+#[derive(Clone, Copy, Default)]
+struct Part<'a> {
+    text: &'a str,
+    field: Option<(&'a str, &'a str)>,
+}
+
+impl<'a> Part<'a> {
+    fn of(text: &'a str) -> Self {
+        Part {
+            text,
+            field: field(text),
+        }
+    }
+}
+
+/// The reasons of a refusal (`sudo.error`, when `any_error`), then the fields, as attrs.
+fn add_parts<'a>(
+    event: &mut Event<'a>,
+    parts: impl Iterator<Item = Part<'a>> + Clone,
+    any_error: bool,
+) {
+    if any_error {
+        for part in parts.clone().filter(|part| part.field.is_none()) {
+            attr(event, "sudo.error", trim(part.text));
+        }
+    }
+    for (key, value) in parts.filter_map(|part| part.field) {
         let key: Cow<'static, str> = match key {
             "TTY" => Cow::Borrowed("sudo.tty"),
             "PWD" => Cow::Borrowed("sudo.pwd"),
@@ -67,11 +104,32 @@ pub(super) fn annotate_sudo<'a>(message: &'a str, event: &mut Event<'a>) -> bool
             event.attrs.push((key, Cow::Borrowed(value)));
         }
     }
-    if let Some(command) = command {
-        attr(event, "sudo.command", command);
-        fill(&mut event.command_line, command);
-    }
-    true
+}
+
+/// The non-empty parts of sudo's ` ; `-separated list, as `str::split` separates them.
+fn parts(head: &str) -> impl Iterator<Item = &str> + Clone {
+    let mut rest = Some(head);
+    std::iter::from_fn(move || {
+        let text = rest?;
+        match split_once(text, " ; ") {
+            Some((part, after)) => {
+                rest = Some(after);
+                Some(part)
+            }
+            None => {
+                rest = None;
+                Some(text)
+            }
+        }
+    })
+    .filter(|part| !part.is_empty())
+}
+
+/// A `KEY=value` part whose key is upper-case letters; any other part is a reason.
+fn field(part: &str) -> Option<(&str, &str)> {
+    let equals = part.bytes().position(|byte| byte == b'=')?;
+    let (key, value) = (part.get(..equals)?, part.get(equals + 1..)?);
+    (!key.is_empty() && key.bytes().all(|byte| byte.is_ascii_uppercase())).then_some((key, value))
 }
 
 /// su: `Successful su for TARGET by USER`, `FAILED su for TARGET by USER` (shadow-utils),

@@ -1,4 +1,6 @@
-use super::annotate;
+use std::net::IpAddr;
+
+use super::{annotate, find, is_ip_address, rfind, trim};
 use crate::event::{Class, Event, Outcome};
 
 fn annotated<'a>(process: &str, message: &'a str) -> (bool, Event<'a>) {
@@ -512,7 +514,64 @@ fn logind_sessions_fill_session_id() {
     assert_eq!(event.session_id.as_deref(), Some("12"));
 }
 
+#[test]
+fn address_check_agrees_with_the_standard_parser() {
+    for text in [
+        "1.2.3.4",
+        "0.0.0.0",
+        "255.255.255.255",
+        "256.1.1.1",
+        "01.2.3.4",
+        "1.2.3",
+        "1.2.3.4.5",
+        "1..3.4",
+        ".1.2.3",
+        "1.2.3.",
+        "1234.1.1.1",
+        "00.1.1.1",
+        "10.0.0.10",
+        "",
+        "::1",
+        "2001:db8::7",
+        "::ffff:1.2.3.4",
+        "fe80::1%eth0",
+        "host.example.com",
+        "1.2.3.4 ",
+    ] {
+        assert_eq!(
+            is_ip_address(text),
+            text.parse::<IpAddr>().is_ok(),
+            "{text:?}"
+        );
+    }
+}
+
+#[test]
+fn substring_search_finds_the_first_and_last_match() {
+    assert_eq!(find("a from b from c", " from "), Some(1));
+    assert_eq!(rfind("a from b from c", " from "), Some(8));
+    assert_eq!(find(" from", " from "), None);
+    assert_eq!(rfind("from ", " from "), None);
+    assert_eq!(find("x;y", ";"), Some(1));
+    assert_eq!(rfind(";x;", ";"), Some(2));
+}
+
 proptest::proptest! {
+    #[test]
+    fn address_check_agrees_on_arbitrary_text(text in "[0-9.:a-f%]{0,20}") {
+        proptest::prop_assert_eq!(is_ip_address(&text), text.parse::<IpAddr>().is_ok());
+    }
+
+    #[test]
+    fn search_and_trim_agree_with_str(
+        haystack in "[ a-z;:.\\t\u{a0}é]{0,40}",
+        needle in "( from | ; | : |;| |: )",
+    ) {
+        proptest::prop_assert_eq!(find(&haystack, &needle), haystack.find(needle.as_str()));
+        proptest::prop_assert_eq!(rfind(&haystack, &needle), haystack.rfind(needle.as_str()));
+        proptest::prop_assert_eq!(trim(&haystack), haystack.trim());
+    }
+
     #[test]
     fn never_panics(
         process in "(sshd|sudo|su|useradd|passwd|systemd-logind|x)",
