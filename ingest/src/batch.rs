@@ -226,7 +226,7 @@ impl EventBatchBuilder {
             self.flags.append(false);
         } else {
             let values = self.flags.values();
-            for flag in &event.flags {
+            for flag in event.flags.iter() {
                 values.append_value(flag.as_str());
             }
             if time_missing && !event.flags.contains(&Flag::TimeMissing) {

@@ -183,6 +183,62 @@ impl Flag {
     }
 }
 
+impl Flag {
+    const ALL: [Flag; 4] = [
+        Flag::TimeMissing,
+        Flag::NotUtf8,
+        Flag::YearInferred,
+        Flag::Unrecognized,
+    ];
+
+    fn bit(self) -> u8 {
+        1 << (self as u8)
+    }
+}
+
+/// The set of flags of an event: a bitset, so flagging an event allocates nothing.
+#[derive(Clone, Copy, Default, PartialEq, Eq)]
+pub struct Flags(u8);
+
+impl Flags {
+    pub fn insert(&mut self, flag: Flag) {
+        self.0 |= flag.bit();
+    }
+
+    pub fn contains(&self, flag: &Flag) -> bool {
+        self.0 & flag.bit() != 0
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0 == 0
+    }
+
+    /// The flags set, in declaration order.
+    pub fn iter(&self) -> impl Iterator<Item = Flag> + '_ {
+        Flag::ALL.into_iter().filter(|flag| self.contains(flag))
+    }
+}
+
+impl std::fmt::Debug for Flags {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        formatter.debug_list().entries(self.iter()).finish()
+    }
+}
+
+impl PartialEq<Vec<Flag>> for Flags {
+    fn eq(&self, other: &Vec<Flag>) -> bool {
+        let mut expected = Flags::default();
+        other.iter().for_each(|flag| expected.insert(*flag));
+        *self == expected && other.iter().all(|flag| self.contains(flag))
+    }
+}
+
+impl Serialize for Flags {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_seq(self.iter())
+    }
+}
+
 /// A normalized event. Parsers set what the record says; unset fields stay `None`.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct Event<'a> {
@@ -244,8 +300,8 @@ pub struct Event<'a> {
     /// Every original field, flattened with dotted keys, values as text.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub attrs: Vec<(Cow<'a, str>, Cow<'a, str>)>,
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub flags: Vec<Flag>,
+    #[serde(skip_serializing_if = "Flags::is_empty")]
+    pub flags: Flags,
 }
 
 impl<'a> Event<'a> {
@@ -259,9 +315,7 @@ impl<'a> Event<'a> {
 
     /// Adds a flag once.
     pub fn flag(&mut self, flag: Flag) {
-        if !self.flags.contains(&flag) {
-            self.flags.push(flag);
-        }
+        self.flags.insert(flag);
     }
 
     /// The value of an attribute by its dotted key, if present.
