@@ -40,12 +40,15 @@
 
 use std::borrow::Cow;
 
-use memchr::{memchr, memchr2, memrchr};
+use std::sync::LazyLock;
+
+use memchr::memchr;
+use memchr::memmem::Finder;
 
 use super::alias::{Column, outcome_from_text, set_column};
 use super::{FormatSpec, ParseContext, ParseError, Parser, ParserOptions};
 use crate::event::{Class, Event, Flag, severity};
-use crate::time;
+use crate::time::{self, Civil};
 
 pub const NAME: &str = "cef";
 
@@ -73,10 +76,18 @@ impl Parser for CefParser {
         context: &ParseContext,
         out: &mut Vec<Event<'a>>,
     ) -> Result<(), ParseError> {
-        out.push(parse_record(record, context)?);
+        let parts = split_record(record)?;
+        // A record is one event: an empty buffer gets room for just that.
+        out.reserve_exact(1);
+        out.push(Event::new(NAME));
+        let event = out.last_mut().expect("an event was pushed just above");
+        fill_event(event, parts, context);
         Ok(())
     }
 }
+
+/// One attribute of an event: key and value.
+type Attr<'a> = (Cow<'a, str>, Cow<'a, str>);
 
 /// Names of the seven header fields after `CEF:`, as attribute keys.
 const HEADER_KEYS: [&str; 7] = [
@@ -89,61 +100,119 @@ const HEADER_KEYS: [&str; 7] = [
     "cef.severity",
 ];
 
+/// The start of the CEF header.
+static CEF_MARKER: LazyLock<Finder<'static>> = LazyLock::new(|| Finder::new(b"CEF:"));
+
 /// Parses one CEF record into its event.
 pub fn parse_record<'a>(record: &'a str, context: &ParseContext) -> Result<Event<'a>, ParseError> {
+    let parts = split_record(record)?;
+    let mut event = Event::new(NAME);
+    fill_event(&mut event, parts, context);
+    Ok(event)
+}
+
+/// A CEF record cut into its parts.
+struct RecordParts<'a> {
+    /// The syslog header before `CEF:`, trimmed; empty when there is none.
+    prefix: &'a str,
+    header: [Cow<'a, str>; 7],
+    extension: &'a str,
+}
+
+/// Finds the CEF header and checks its version.
+fn split_record(record: &str) -> Result<RecordParts<'_>, ParseError> {
     let line = record.trim_end_matches(['\r', '\n']);
-    let start = memchr::memmem::find(line.as_bytes(), b"CEF:")
+    let start = CEF_MARKER
+        .find(line.as_bytes())
         .ok_or_else(|| ParseError::malformed(NAME, "no `CEF:` header"))?;
-    let prefix = line[..start].trim();
-    let (header, extension) = split_header(&line[start + 4..])?;
-    let [version, _, _, _, _, name, severity_text] = &header;
+    let prefix = trim(line.get(..start).unwrap_or(""));
+    let (header, extension) = split_header(line.get(start + 4..).unwrap_or(""))?;
+    let version = &header[0];
     if version.is_empty() || !version.bytes().all(|byte| byte.is_ascii_digit()) {
         return Err(ParseError::malformed(
             NAME,
             format!("CEF version `{version}` is not a number"),
         ));
     }
+    Ok(RecordParts {
+        prefix,
+        header,
+        extension,
+    })
+}
 
-    let mut event = Event::new(NAME);
+/// Fills an empty event from the parts of its record.
+fn fill_event<'a>(event: &mut Event<'a>, parts: RecordParts<'a>, context: &ParseContext) {
+    let RecordParts {
+        prefix,
+        header,
+        extension,
+    } = parts;
+    let [_, _, _, _, _, name, severity_text] = &header;
     event.severity = severity_of(severity_text);
-    event.attrs.reserve(8 + extension.len() / 16);
+    // Room for the syslog header, the header fields and a pair per 10 bytes of extension.
+    event
+        .attrs
+        .reserve(1 + HEADER_KEYS.len() + extension.len() / 10);
     if !prefix.is_empty() {
         event
             .attrs
-            .push(("cef.syslog_header".into(), prefix.into()));
+            .push((Cow::Borrowed("cef.syslog_header"), Cow::Borrowed(prefix)));
     }
     let name = name.clone();
-    for (key, value) in HEADER_KEYS.into_iter().zip(header) {
-        event.attrs.push((Cow::Borrowed(key), value));
-    }
+    event.attrs.extend(
+        HEADER_KEYS
+            .into_iter()
+            .zip(header)
+            .map(|(key, value)| (Cow::Borrowed(key), value)),
+    );
     let first_extension_attr = event.attrs.len();
-    read_extension(extension, &mut event.attrs);
-    add_labelled_values(&mut event.attrs, first_extension_attr);
+    let mut known = KnownValues::default();
+    read_extension(extension, &mut event.attrs, &mut known);
+    if known.has_labels {
+        add_labelled_values(&mut event.attrs, first_extension_attr);
+    }
 
-    let known = KnownValues::find(&event.attrs, first_extension_attr);
-    fill_columns(&mut event, &known, context);
-    let syslog = read_syslog_header(prefix, context);
+    fill_columns(event, &known, context);
+    // The syslog header only stands in for a missing time or host.
+    let syslog = if prefix.is_empty() || (event.time.is_some() && event.host.is_some()) {
+        SyslogHeader::default()
+    } else {
+        read_syslog_header(prefix)
+    };
     if event.time.is_none()
-        && let Some((micros, year_inferred)) = syslog.time
+        && let Some((micros, year_inferred)) = syslog.time.and_then(|time| time.resolve(context))
     {
         event.time = Some(micros);
         if year_inferred {
             event.flag(Flag::YearInferred);
         }
     }
-    let host_fallbacks = [
-        syslog.host.map(Cow::Borrowed),
-        known.get(&event, "dhost"),
-        known.get(&event, "shost"),
-    ];
-    for host in host_fallbacks.into_iter().flatten() {
+    if let Some(host) = syslog.host {
         crate::event::fill(&mut event.host, host);
+    }
+    for key in [Known::Dhost, Known::Shost] {
+        if event.host.is_none()
+            && let Some(host) = known.get(event, key)
+        {
+            crate::event::fill(&mut event.host, host);
+        }
     }
     if event.message.is_none() {
         crate::event::fill(&mut event.message, name.clone());
     }
-    event.class = classify(&event, &known, &name);
-    Ok(event)
+    event.class = classify(event, &known, &name);
+}
+
+/// `text.trim()`, without decoding characters when `text` starts and ends with visible ASCII.
+fn trim(text: &str) -> &str {
+    let visible = |byte: Option<&u8>| byte.is_some_and(u8::is_ascii_graphic);
+    let bytes = text.as_bytes();
+    if visible(bytes.first()) && visible(bytes.last()) {
+        text
+    } else {
+        text.trim()
+    }
 }
 
 /// The seven header fields (unescaped) and the extension text.
@@ -154,9 +223,14 @@ fn split_header(cef: &str) -> Result<([Cow<'_, str>; 7], &str), ParseError> {
     let mut field_start = 0usize;
     let mut at = 0usize;
     let mut extension_start = None;
-    while let Some(offset) = bytes.get(at..).and_then(|rest| memchr2(b'|', b'\\', rest)) {
-        let found = at + offset;
+    let mut escaped = false;
+    for found in BytePositions::new(bytes, 0, [b'|', b'\\']) {
+        if found < at {
+            // The byte after a backslash.
+            continue;
+        }
         if bytes.get(found) == Some(&b'\\') {
+            escaped = true;
             at = found + 2;
             continue;
         }
@@ -194,7 +268,12 @@ fn split_header(cef: &str) -> Result<([Cow<'_, str>; 7], &str), ParseError> {
             Some(next) => next - 1,
             None => extension_start.map_or(cef.len(), |start| start - 1),
         };
-        unescape_header(cef.get(begin..end).unwrap_or(""))
+        let text = cef.get(begin..end).unwrap_or("");
+        if escaped {
+            unescape_header(text)
+        } else {
+            Cow::Borrowed(text)
+        }
     };
     Ok((
         [
@@ -257,138 +336,331 @@ fn unescape(text: &str, meaning: fn(char) -> Option<char>) -> Cow<'_, str> {
     Cow::Owned(unescaped)
 }
 
-fn is_key(key: &[u8]) -> bool {
-    !key.is_empty()
-        && key
-            .iter()
-            .all(|&byte| byte.is_ascii_alphanumeric() || matches!(byte, b'_' | b'.' | b'-'))
+/// Whether `byte` may be part of an extension key: letters, digits, `_`, `.` and `-`.
+fn is_key_byte(byte: u8) -> bool {
+    byte.is_ascii_alphanumeric() || matches!(byte, b'_' | b'.' | b'-')
 }
 
-/// The position of the next `=` at or after `from` that no backslash escapes.
-fn next_equals(bytes: &[u8], from: usize) -> Option<usize> {
-    let mut at = from;
-    loop {
-        let found = at + memchr2(b'=', b'\\', bytes.get(at..)?)?;
-        if bytes.get(found) == Some(&b'=') {
-            return Some(found);
-        }
-        at = found + 2;
-    }
-}
-
-/// Reads `key=value` pairs onto `attrs`. Text before the first key is kept as
-/// `cef.extension`.
-fn read_extension<'a>(extension: &'a str, attrs: &mut Vec<(Cow<'a, str>, Cow<'a, str>)>) {
+/// Reads `key=value` pairs onto `attrs`, noting in `known` where the known keys are. Text
+/// before the first key is kept as `cef.extension`.
+///
+/// A value ends at the last space before an unescaped `=` when the bytes between that space
+/// and the `=` form a key; only `=` and `\\` need a look.
+fn read_extension<'a>(extension: &'a str, attrs: &mut Vec<Attr<'a>>, known: &mut KnownValues) {
     let bytes = extension.as_bytes();
     let leading = bytes.iter().take_while(|&&byte| byte == b' ').count();
-    let first_key = next_equals(bytes, leading).filter(|&equals| is_key(&bytes[leading..equals]));
-    let Some(first_equals) = first_key else {
+    let key_length = bytes
+        .get(leading..)
+        .unwrap_or_default()
+        .iter()
+        .take_while(|&&byte| is_key_byte(byte))
+        .count();
+    let first_equals = leading + key_length;
+    let first_key = extension
+        .get(leading..first_equals)
+        .filter(|key| !key.is_empty() && bytes.get(first_equals) == Some(&b'='));
+    let Some(mut key) = first_key else {
         let text = extension.trim();
         if !text.is_empty() {
-            attrs.push(("cef.extension".into(), text.into()));
+            attrs.push((Cow::Borrowed("cef.extension"), Cow::Borrowed(text)));
         }
         return;
     };
-    let mut key = &extension[leading..first_equals];
     let mut value_start = first_equals + 1;
-    let mut scan = value_start;
-    loop {
-        let Some(equals) = next_equals(bytes, scan) else {
-            let value = extension[value_start..].trim_end();
-            attrs.push((key.into(), unescape_value(value)));
-            return;
-        };
-        let Some(space) = memrchr(b' ', &bytes[value_start..equals]).map(|at| value_start + at)
-        else {
-            scan = equals + 1;
-            continue;
-        };
-        if !is_key(&bytes[space + 1..equals]) {
-            scan = equals + 1;
+    // Whether the current value holds a backslash: without one it is borrowed as is.
+    let mut escaped = false;
+    // The byte after a backslash is escaped.
+    let mut resume = value_start;
+    let mut pairs = PendingPairs::new();
+    for at in BytePositions::new(bytes, value_start, [b'=', b'\\']) {
+        if at < resume {
             continue;
         }
-        let value = extension[value_start..space].trim_end_matches(' ');
-        attrs.push((key.into(), unescape_value(value)));
-        key = &extension[space + 1..equals];
-        value_start = equals + 1;
-        scan = value_start;
+        if bytes.get(at) == Some(&b'\\') {
+            escaped = true;
+            resume = at + 2;
+            continue;
+        }
+        // An unescaped `=`: a new pair starts when key bytes run back from it to a space
+        // inside the current value.
+        let key_length = bytes
+            .get(value_start..at)
+            .unwrap_or_default()
+            .iter()
+            .rev()
+            .take_while(|&&byte| is_key_byte(byte))
+            .count();
+        let space = at - key_length - 1;
+        if key_length == 0 || space < value_start || bytes.get(space) != Some(&b' ') {
+            continue;
+        }
+        let value = extension
+            .get(value_start..space)
+            .unwrap_or("")
+            .trim_end_matches(' ');
+        pairs.push(attrs, known, key, value, escaped);
+        key = extension.get(space + 1..at).unwrap_or("");
+        value_start = at + 1;
+        escaped = false;
+    }
+    let value = extension.get(value_start..).unwrap_or("").trim_end();
+    pairs.push(attrs, known, key, value, escaped);
+    pairs.flush(attrs);
+}
+
+/// Extension pairs on their way to the attributes, appended to them some at a time: the
+/// attributes then get each pair's words written directly.
+struct PendingPairs<'a> {
+    /// Key, value, and whether the value holds a backslash.
+    pairs: [(&'a str, &'a str, bool); 16],
+    len: usize,
+}
+
+impl<'a> PendingPairs<'a> {
+    fn new() -> Self {
+        PendingPairs {
+            pairs: [("", "", false); 16],
+            len: 0,
+        }
+    }
+
+    /// Adds a pair that will be the attribute at `attrs.len() + self.len`.
+    fn push(
+        &mut self,
+        attrs: &mut Vec<Attr<'a>>,
+        known: &mut KnownValues,
+        key: &'a str,
+        value: &'a str,
+        escaped: bool,
+    ) {
+        known.note(key, attrs.len() + self.len);
+        if let Some(slot) = self.pairs.get_mut(self.len) {
+            *slot = (key, value, escaped);
+            self.len += 1;
+        }
+        if self.len == self.pairs.len() {
+            self.flush(attrs);
+        }
+    }
+
+    /// Appends the pending pairs to `attrs`.
+    fn flush(&mut self, attrs: &mut Vec<Attr<'a>>) {
+        let pending = self.pairs.get(..self.len).unwrap_or_default();
+        attrs.extend(
+            pending
+                .iter()
+                .map(|&(key, value, escaped)| (Cow::Borrowed(key), value_text(value, escaped))),
+        );
+        self.len = 0;
+    }
+}
+
+/// The positions, from `from` on, of the bytes in `wanted` (none of them zero) in a text,
+/// found eight bytes at a time.
+struct BytePositions<'b, const N: usize> {
+    bytes: &'b [u8],
+    wanted: [u8; N],
+    /// Where the current eight bytes start.
+    chunk_start: usize,
+    /// The high bit of each wanted byte among the current eight.
+    found: u64,
+}
+
+impl<'b, const N: usize> BytePositions<'b, N> {
+    fn new(bytes: &'b [u8], from: usize, wanted: [u8; N]) -> Self {
+        debug_assert!(!wanted.contains(&0), "zero pads the last eight bytes");
+        BytePositions {
+            bytes,
+            wanted,
+            chunk_start: from,
+            found: wanted_bytes_at(bytes, from, &wanted),
+        }
+    }
+}
+
+impl<const N: usize> Iterator for BytePositions<'_, N> {
+    type Item = usize;
+
+    fn next(&mut self) -> Option<usize> {
+        while self.found == 0 {
+            self.chunk_start += 8;
+            if self.chunk_start >= self.bytes.len() {
+                return None;
+            }
+            self.found = wanted_bytes_at(self.bytes, self.chunk_start, &self.wanted);
+        }
+        let at = self.chunk_start + (self.found.trailing_zeros() / 8) as usize;
+        self.found &= self.found - 1;
+        Some(at)
+    }
+}
+
+/// The high bit of each byte in `wanted` among the eight bytes at `start` (fewer at the end
+/// of `bytes`).
+fn wanted_bytes_at<const N: usize>(bytes: &[u8], start: usize, wanted: &[u8; N]) -> u64 {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const LOW_BITS: u64 = 0x7f7f_7f7f_7f7f_7f7f;
+    /// The high bit of each zero byte of `word`.
+    fn zero_bytes(word: u64) -> u64 {
+        !((((word & LOW_BITS) + LOW_BITS) | word) | LOW_BITS)
+    }
+    let rest = bytes.get(start..).unwrap_or_default();
+    let word = match rest.first_chunk::<8>() {
+        Some(chunk) => u64::from_le_bytes(*chunk),
+        None => {
+            // Zero bytes pad the end.
+            let mut chunk = [0u8; 8];
+            for (slot, byte) in chunk.iter_mut().zip(rest) {
+                *slot = *byte;
+            }
+            u64::from_le_bytes(chunk)
+        }
+    };
+    wanted.iter().fold(0, |found, &byte| {
+        found | zero_bytes(word ^ (ONES * u64::from(byte)))
+    })
+}
+
+/// An extension value, unescaped when it holds a backslash.
+#[inline(always)]
+fn value_text(value: &str, escaped: bool) -> Cow<'_, str> {
+    if escaped {
+        unescape_value(value)
+    } else {
+        Cow::Borrowed(value)
     }
 }
 
 /// For every `xLabel=name` whose `x` is present, adds `cef.<name>` with `x`'s value.
-fn add_labelled_values(attrs: &mut Vec<(Cow<'_, str>, Cow<'_, str>)>, first: usize) {
+fn add_labelled_values(attrs: &mut Vec<Attr<'_>>, first: usize) {
     let end = attrs.len();
     for index in first..end {
-        let Some(base) = attrs[index].0.strip_suffix("Label") else {
+        let Some((key, label)) = attrs.get(index) else {
+            break;
+        };
+        let Some(base) = key.strip_suffix("Label") else {
             continue;
         };
-        let label = attrs[index].1.trim();
+        let label = trim(label);
         if base.is_empty() || label.is_empty() {
             continue;
         }
-        let labelled_key = format!("cef.{label}");
-        let Some(value) = attrs[first..end]
+        let Some(value) = attrs
+            .get(first..end)
+            .unwrap_or_default()
             .iter()
-            .find(|(key, _)| key == base)
+            .find(|(key, _)| {
+                // Keys are short: a byte loop beats a call to `memcmp`.
+                key.len() == base.len() && key.bytes().zip(base.bytes()).all(|(a, b)| a == b)
+            })
             .map(|(_, value)| value.clone())
         else {
             continue;
         };
+        let mut labelled_key = String::with_capacity("cef.".len() + label.len());
+        labelled_key.push_str("cef.");
+        labelled_key.push_str(label);
         attrs.push((Cow::Owned(labelled_key), value));
     }
 }
 
 /// The extension keys that fill columns or decide the class.
-const KNOWN_KEYS: [&str; 25] = [
-    "src",
-    "spt",
-    "dst",
-    "dpt",
-    "suser",
-    "duser",
-    "requestMethod",
-    "request",
-    "requestClientApplication",
-    "sproc",
-    "proc",
-    "deviceProcessName",
-    "dproc",
-    "act",
-    "dvchost",
-    "dhost",
-    "shost",
-    "msg",
-    "outcome",
-    "categoryOutcome",
-    "rt",
-    "end",
-    "start",
-    "cat",
-    "categoryBehavior",
-];
+#[derive(Debug, Clone, Copy)]
+enum Known {
+    Src,
+    Spt,
+    Dst,
+    Dpt,
+    Suser,
+    Duser,
+    RequestMethod,
+    Request,
+    RequestClientApplication,
+    Sproc,
+    Proc,
+    DeviceProcessName,
+    Dproc,
+    Act,
+    Dvchost,
+    Dhost,
+    Shost,
+    Msg,
+    Outcome,
+    CategoryOutcome,
+    Rt,
+    End,
+    Start,
+    Cat,
+    CategoryBehavior,
+}
 
-/// Where each of [`KNOWN_KEYS`] first occurs in the extension's attributes.
+impl Known {
+    const COUNT: usize = Known::CategoryBehavior as usize + 1;
+
+    /// The known key `key` is, if any.
+    fn of(key: &str) -> Option<Known> {
+        let known = match key.len() {
+            2 if key == "rt" => Known::Rt,
+            3 => match key {
+                "src" => Known::Src,
+                "spt" => Known::Spt,
+                "dst" => Known::Dst,
+                "dpt" => Known::Dpt,
+                "act" => Known::Act,
+                "msg" => Known::Msg,
+                "end" => Known::End,
+                "cat" => Known::Cat,
+                _ => return None,
+            },
+            4 if key == "proc" => Known::Proc,
+            5 => match key {
+                "suser" => Known::Suser,
+                "duser" => Known::Duser,
+                "sproc" => Known::Sproc,
+                "dproc" => Known::Dproc,
+                "dhost" => Known::Dhost,
+                "shost" => Known::Shost,
+                "start" => Known::Start,
+                _ => return None,
+            },
+            7 => match key {
+                "request" => Known::Request,
+                "dvchost" => Known::Dvchost,
+                "outcome" => Known::Outcome,
+                _ => return None,
+            },
+            13 if key == "requestMethod" => Known::RequestMethod,
+            15 if key == "categoryOutcome" => Known::CategoryOutcome,
+            16 if key == "categoryBehavior" => Known::CategoryBehavior,
+            17 if key == "deviceProcessName" => Known::DeviceProcessName,
+            24 if key == "requestClientApplication" => Known::RequestClientApplication,
+            _ => return None,
+        };
+        Some(known)
+    }
+}
+
+/// Where each [`Known`] key first occurs in the event's attributes, and whether any extension
+/// key is a label (`...Label`).
+#[derive(Debug, Default)]
 struct KnownValues {
-    positions: [Option<usize>; KNOWN_KEYS.len()],
+    positions: [Option<usize>; Known::COUNT],
+    has_labels: bool,
 }
 
 impl KnownValues {
-    fn find(attrs: &[(Cow<'_, str>, Cow<'_, str>)], first: usize) -> Self {
-        let mut positions = [None; KNOWN_KEYS.len()];
-        for (index, (key, _)) in attrs.iter().enumerate().skip(first) {
-            if let Some(slot) = KNOWN_KEYS.iter().position(|known| known == key)
-                && positions[slot].is_none()
-            {
-                positions[slot] = Some(index);
-            }
+    /// Notes that the attribute at `index` has the key `key`.
+    fn note(&mut self, key: &str, index: usize) {
+        if let Some(known) = Known::of(key) {
+            self.positions[known as usize].get_or_insert(index);
+        } else if key.ends_with("Label") {
+            self.has_labels = true;
         }
-        KnownValues { positions }
     }
 
-    /// The non-empty value of `key` (one of [`KNOWN_KEYS`]), cloned (cheap when borrowed).
-    fn get<'a>(&self, event: &Event<'a>, key: &str) -> Option<Cow<'a, str>> {
-        let slot = KNOWN_KEYS.iter().position(|known| *known == key)?;
-        let index = self.positions[slot]?;
+    /// The non-empty value of `key`, cloned (cheap when borrowed).
+    fn get<'a>(&self, event: &Event<'a>, key: Known) -> Option<Cow<'a, str>> {
+        let index = self.positions[key as usize]?;
         event
             .attrs
             .get(index)
@@ -399,39 +671,44 @@ impl KnownValues {
 
 /// Fills the columns from the standard extension keys, first listed source first.
 fn fill_columns(event: &mut Event<'_>, known: &KnownValues, context: &ParseContext) {
-    const SOURCES: &[(Column, &[&str])] = &[
-        (Column::SrcIp, &["src"]),
-        (Column::SrcPort, &["spt"]),
-        (Column::DstIp, &["dst"]),
-        (Column::DstPort, &["dpt"]),
-        (Column::User, &["suser", "duser"]),
-        (Column::HttpMethod, &["requestMethod"]),
-        (Column::Url, &["request"]),
-        (Column::UserAgent, &["requestClientApplication"]),
+    const SOURCES: &[(Column, &[Known])] = &[
+        (Column::SrcIp, &[Known::Src]),
+        (Column::SrcPort, &[Known::Spt]),
+        (Column::DstIp, &[Known::Dst]),
+        (Column::DstPort, &[Known::Dpt]),
+        (Column::User, &[Known::Suser, Known::Duser]),
+        (Column::HttpMethod, &[Known::RequestMethod]),
+        (Column::Url, &[Known::Request]),
+        (Column::UserAgent, &[Known::RequestClientApplication]),
         (
             Column::Process,
-            &["sproc", "proc", "deviceProcessName", "dproc"],
+            &[
+                Known::Sproc,
+                Known::Proc,
+                Known::DeviceProcessName,
+                Known::Dproc,
+            ],
         ),
-        (Column::Activity, &["act"]),
-        (Column::Host, &["dvchost"]),
-        (Column::Message, &["msg"]),
+        (Column::Activity, &[Known::Act]),
+        (Column::Host, &[Known::Dvchost]),
+        (Column::Message, &[Known::Msg]),
     ];
     for (column, keys) in SOURCES {
         for key in *keys {
-            if let Some(value) = known.get(event, key) {
+            if let Some(value) = known.get(event, *key) {
                 set_column(event, *column, value);
                 break;
             }
         }
     }
-    for key in ["outcome", "categoryOutcome"] {
+    for key in [Known::Outcome, Known::CategoryOutcome] {
         if event.outcome.is_none()
             && let Some(outcome) = known.get(event, key)
         {
             event.outcome = outcome_from_text(outcome.trim_start_matches('/'));
         }
     }
-    for key in ["rt", "end", "start"] {
+    for key in [Known::Rt, Known::End, Known::Start] {
         let Some(text) = known.get(event, key) else {
             continue;
         };
@@ -448,7 +725,7 @@ fn fill_columns(event: &mut Event<'_>, known: &KnownValues, context: &ParseConte
 /// A CEF time: epoch milliseconds, `MMM dd yyyy HH:mm:ss[.SSS] [zone]`, year-less
 /// `MMM dd HH:mm:ss[.SSS] [UTC|GMT]`, or RFC 3339. The flag says whether the year was inferred.
 fn parse_cef_time(text: &str, context: &ParseContext) -> Option<(i64, bool)> {
-    let text = text.trim();
+    let text = trim(text);
     if text
         .bytes()
         .all(|byte| byte.is_ascii_digit() || byte == b'.')
@@ -467,32 +744,53 @@ fn parse_cef_time(text: &str, context: &ParseContext) -> Option<(i64, bool)> {
     time::parse_rfc3339(text).map(|micros| (micros, false))
 }
 
+/// The time of a syslog header: complete, or without a year (RFC 3164), which resolves
+/// against the reference time only when the event has no other time.
+#[derive(Debug, Clone, Copy)]
+enum HeaderTime {
+    Complete(i64),
+    YearLess(Civil),
+}
+
+impl HeaderTime {
+    /// Epoch microseconds, and whether the year was inferred.
+    fn resolve(self, context: &ParseContext) -> Option<(i64, bool)> {
+        match self {
+            HeaderTime::Complete(micros) => Some((micros, false)),
+            HeaderTime::YearLess(civil) => {
+                time::resolve_year(civil, context.reference_time).map(|micros| (micros, true))
+            }
+        }
+    }
+}
+
 /// What a syslog header in front of `CEF:` says.
 #[derive(Debug, Default)]
 struct SyslogHeader<'a> {
-    time: Option<(i64, bool)>,
+    time: Option<HeaderTime>,
     host: Option<&'a str>,
 }
 
 /// Reads `<PRI>` (optional), an RFC 5424 version (optional), a timestamp (`MMM dd yyyy
 /// HH:mm:ss`, RFC 3164 without a year, or RFC 3339) and the host after it.
-fn read_syslog_header<'a>(prefix: &'a str, context: &ParseContext) -> SyslogHeader<'a> {
+fn read_syslog_header(prefix: &str) -> SyslogHeader<'_> {
     let mut rest = prefix;
     if let Some(after) = rest.strip_prefix('<')
-        && let Some((priority, after)) = after.split_once('>')
+        && let Some(end) = memchr(b'>', after.as_bytes())
+        && let Some(priority) = after.get(..end)
         && priority.bytes().all(|byte| byte.is_ascii_digit())
     {
-        rest = after;
+        rest = after.get(end + 1..).unwrap_or("");
     }
-    if let Some((version, after)) = rest.split_once(' ')
-        && (1..=2).contains(&version.len())
-        && version.bytes().all(|byte| byte.is_ascii_digit())
+    if let Some(end) = memchr(b' ', rest.as_bytes())
+        && (1..=2).contains(&end)
+        && rest.bytes().take(end).all(|byte| byte.is_ascii_digit())
     {
-        rest = after;
+        rest = rest.get(end + 1..).unwrap_or("");
     }
     let rest = rest.trim_start();
-    // Ends of the first five space-separated tokens.
-    let mut ends = [0usize; 5];
+    // Ends of the first four space-separated tokens.
+    let mut ends = [0usize; 4];
     let mut count = 0usize;
     let mut in_token = false;
     for (index, byte) in rest.bytes().enumerate() {
@@ -500,6 +798,9 @@ fn read_syslog_header<'a>(prefix: &'a str, context: &ParseContext) -> SyslogHead
             if in_token && let Some(end) = ends.get_mut(count) {
                 *end = index;
                 count += 1;
+                if count == ends.len() {
+                    break;
+                }
             }
             in_token = false;
         } else {
@@ -510,39 +811,38 @@ fn read_syslog_header<'a>(prefix: &'a str, context: &ParseContext) -> SyslogHead
         *end = rest.len();
         count += 1;
     }
-    let after_token = |index: usize| -> &'a str {
-        match ends.get(index) {
-            Some(&end) if index < count => rest.get(end..).unwrap_or(""),
-            _ => "",
-        }
+    let after_token = |index: usize| match ends.get(index) {
+        Some(&end) if index < count => rest.get(end..).unwrap_or(""),
+        _ => "",
     };
     let (time, after_time) = if count >= 4
         && let Some(micros) = rest.get(..ends[3]).and_then(time::parse_month_day_year)
     {
-        (Some((micros, false)), after_token(3))
+        (Some(HeaderTime::Complete(micros)), after_token(3))
     } else if let Some((civil, used)) = time::parse_rfc3164_prefix(rest) {
-        let micros = time::resolve_year(civil, context.reference_time);
         (
-            micros.map(|micros| (micros, true)),
+            Some(HeaderTime::YearLess(civil)),
             rest.get(used..).unwrap_or(""),
         )
     } else if count >= 1
         && let Some(micros) = rest.get(..ends[0]).and_then(time::parse_rfc3339)
     {
-        (Some((micros, false)), after_token(0))
+        (Some(HeaderTime::Complete(micros)), after_token(0))
     } else {
         return SyslogHeader::default();
     };
+    // The first space-separated token after the time, unless it is a tag (`sshd:`).
+    let after_time = after_time.trim_start_matches(' ');
+    let host_end = memchr(b' ', after_time.as_bytes()).unwrap_or(after_time.len());
     let host = after_time
-        .split(' ')
-        .find(|token| !token.is_empty())
-        .filter(|token| !token.ends_with(':'));
+        .get(..host_end)
+        .filter(|token| !token.is_empty() && !token.ends_with(':'));
     SyslogHeader { time, host }
 }
 
 /// The OCSF severity of a CEF severity: 0-3 low, 4-6 medium, 7-8 high, 9-10 very high.
 fn severity_of(text: &str) -> Option<i32> {
-    let text = text.trim();
+    let text = trim(text);
     if let Ok(level) = text.parse::<u8>() {
         return match level {
             0..=3 => Some(severity::LOW),
@@ -568,22 +868,39 @@ fn severity_of(text: &str) -> Option<i32> {
     }
 }
 
-/// Words that mark an authentication event in a Name or category.
+/// Words that mark an authentication event in a Name or category, in lower case. Each starts
+/// with one of [`AUTHENTICATION_INITIALS`].
 const AUTHENTICATION_WORDS: [&str; 9] = [
     "login", "logon", "logout", "logoff", "log on", "log off", "sign-in", "signin", "auth",
 ];
 
+/// The first letters of [`AUTHENTICATION_WORDS`].
+const AUTHENTICATION_INITIALS: [u8; 3] = [b'l', b's', b'a'];
+
+/// Whether `text` contains one of [`AUTHENTICATION_WORDS`], in any ASCII case.
+fn speaks_of_authentication(text: &str) -> bool {
+    let bytes = text.as_bytes();
+    bytes.iter().enumerate().any(|(at, byte)| {
+        let initial = byte.to_ascii_lowercase();
+        AUTHENTICATION_INITIALS.contains(&initial)
+            && AUTHENTICATION_WORDS.iter().any(|word| {
+                word.as_bytes().first() == Some(&initial)
+                    && bytes
+                        .get(at..at + word.len())
+                        .is_some_and(|candidate| candidate.eq_ignore_ascii_case(word.as_bytes()))
+            })
+    })
+}
+
 /// The OCSF class of a CEF event; see the module docs for the rule.
 fn classify(event: &Event<'_>, known: &KnownValues, name: &str) -> Class {
-    let speaks_of_authentication = |text: &str| {
-        let lower = text.to_ascii_lowercase();
-        AUTHENTICATION_WORDS.iter().any(|word| lower.contains(word))
-    };
-    let category = known.get(event, "cat");
-    let behavior = known.get(event, "categoryBehavior");
     if speaks_of_authentication(name)
-        || category.as_deref().is_some_and(speaks_of_authentication)
-        || behavior.as_deref().is_some_and(speaks_of_authentication)
+        || known
+            .get(event, Known::Cat)
+            .is_some_and(|category| speaks_of_authentication(&category))
+        || known
+            .get(event, Known::CategoryBehavior)
+            .is_some_and(|behavior| speaks_of_authentication(&behavior))
     {
         Class::Authentication
     } else if event.http_method.is_some() || event.url.is_some() {
