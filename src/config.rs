@@ -9,6 +9,7 @@ use std::path::{Path, PathBuf};
 use anyhow::Context;
 use serde::Deserialize;
 use weft_ingest::config::IngestConfig;
+use weft_ingest::source::kafka::config::KafkaConfig;
 
 /// The whole configuration file.
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -19,6 +20,9 @@ pub struct WeftConfig {
     /// Reading and normalizing logs.
     #[serde(default)]
     pub ingest: IngestConfig,
+    /// Kafka ingest workers (`weft ingest --kafka`).
+    #[serde(default)]
+    pub kafka: KafkaConfig,
 }
 
 impl WeftConfig {

@@ -1,5 +1,5 @@
 //! `weft ingest`: files or stdin into the event store, with a summary of what happened to
-//! every record.
+//! every record; or, with `--kafka`, a Kafka consumer-group worker.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -32,16 +32,44 @@ pub struct IngestArgs {
     /// Print the summary as one JSON object on stdout.
     #[arg(long)]
     json: bool,
+    #[command(flatten)]
+    kafka: KafkaArgs,
     /// Files to read (plain or gzip), or `-` for stdin.
-    #[arg(required = true, value_name = "FILE")]
+    #[arg(required_unless_present = "kafka", value_name = "FILE")]
     inputs: Vec<String>,
+}
+
+/// `weft ingest --kafka`: run as a worker of a Kafka consumer group.
+#[derive(Debug, Args)]
+pub struct KafkaArgs {
+    /// Read Kafka topics as a member of a consumer group instead of files ([kafka] in the
+    /// configuration). Stops on SIGTERM/SIGINT after recording what it read.
+    #[arg(long, conflicts_with = "inputs")]
+    kafka: bool,
+    /// Bootstrap servers, HOST:PORT[,HOST:PORT...] [default: kafka.brokers].
+    #[arg(long, requires = "kafka")]
+    brokers: Option<String>,
+    /// Topics, comma-separated; a name starting with ^ is a regular expression
+    /// [default: kafka.topics].
+    #[arg(long, requires = "kafka", value_delimiter = ',')]
+    topics: Vec<String>,
+    /// Consumer group id [default: kafka.group].
+    #[arg(long, requires = "kafka")]
+    group: Option<String>,
+    /// Exit once partitions are assigned and nothing was read for SECS (batch use, tests).
+    #[arg(long, requires = "kafka", value_name = "SECS")]
+    until_idle: Option<f64>,
 }
 
 pub fn run(args: IngestArgs, config: WeftConfig) -> anyhow::Result<ExitCode> {
     let data_dir = args
         .data_dir
-        .or(config.data_dir)
+        .clone()
+        .or(config.data_dir.clone())
         .unwrap_or_else(|| PathBuf::from("weft-data"));
+    if args.kafka.kafka {
+        return run_kafka(args, config, data_dir);
+    }
     let options = IngestOptions {
         format: args.format,
         service: args.service,
@@ -93,6 +121,66 @@ pub fn run(args: IngestArgs, config: WeftConfig) -> anyhow::Result<ExitCode> {
             summary.stored,
             summary.dead_lettered
         );
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn run_kafka(args: IngestArgs, config: WeftConfig, data_dir: PathBuf) -> anyhow::Result<ExitCode> {
+    use weft_ingest::source::kafka::{self, KafkaRun};
+    let mut kafka_config = config.kafka;
+    let kafka_args = args.kafka;
+    if kafka_args.brokers.is_some() {
+        kafka_config.brokers = kafka_args.brokers;
+    }
+    if !kafka_args.topics.is_empty() {
+        kafka_config.topics = kafka_args.topics;
+    }
+    if kafka_args.group.is_some() {
+        kafka_config.group = kafka_args.group;
+    }
+    let settings = kafka_config.build(std::env::vars())?;
+    let until_idle = match kafka_args.until_idle {
+        Some(secs) if secs.is_finite() && secs >= 0.0 => Some(Duration::from_secs_f64(secs)),
+        Some(secs) => anyhow::bail!("--until-idle must be a number of seconds, not {secs}"),
+        None => None,
+    };
+    let stop = Arc::new(AtomicBool::new(false));
+    for signal in [signal_hook::consts::SIGTERM, signal_hook::consts::SIGINT] {
+        signal_hook::flag::register(signal, stop.clone())
+            .context("cannot install the signal handlers")?;
+    }
+    let options = IngestOptions {
+        format: args.format,
+        service: args.service,
+        config: config.ingest,
+        flush: FlushPolicy::default(),
+    };
+    let summary = kafka::run(KafkaRun {
+        data_dir: &data_dir,
+        settings,
+        ingest: options,
+        until_idle,
+        stop: &stop,
+    })
+    .with_context(|| {
+        format!(
+            "kafka worker stopped (data directory {})",
+            data_dir.display()
+        )
+    })?;
+    if args.json {
+        println!(
+            "{}",
+            serde_json::to_string(&summary).context("cannot print the summary")?
+        );
+    } else {
+        print_summary(&summary.ingest, &data_dir);
+        for (topic, counts) in &summary.kafka.topics {
+            println!(
+                "topic {topic}: consumed {}, stored {}, dead-lettered {}",
+                counts.consumed, counts.stored, counts.dead_lettered
+            );
+        }
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -8,6 +8,7 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 mod config;
 mod ingest_cmd;
+mod ship_cmd;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -27,8 +28,11 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
-    /// Read log files (plain or .gz) or stdin, normalize them, and store them as Parquet.
+    /// Read log files (plain or .gz), stdin, or Kafka topics (--kafka), normalize the records,
+    /// and store them as Parquet.
     Ingest(ingest_cmd::IngestArgs),
+    /// Send log lines (files or stdin) to a Kafka topic, one record per line.
+    Ship(ship_cmd::ShipArgs),
     /// Print the normalized event schema and which formats fill which columns.
     Schema,
     /// List the log formats weft reads, one per line, the format name first.
@@ -47,6 +51,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Ingest(args) => config::WeftConfig::load(cli.config.as_deref())
             .and_then(|config| ingest_cmd::run(args, config)),
+        Command::Ship(args) => ship_cmd::run(args),
         Command::Schema => {
             print!("{}", weft_ingest::schema::SCHEMA_DOC);
             Ok(ExitCode::SUCCESS)

@@ -3,6 +3,12 @@
 //!
 //! It consumes normalized events in the Arrow schema owned by [`weft_ingest::schema`], so the
 //! detection side builds without librdkafka (`weft-ingest` with default features off).
+//!
+//! - [`sigma`]: Sigma rules loaded, validated and compiled into a [`sigma::SigmaMatcher`] that
+//!   evaluates a whole `RecordBatch` at once. Matching is synchronous and pure: the same batch
+//!   and rules always give the same matches.
+
+pub mod sigma;
 
 /// The schema version this crate's matchers are written against.
 pub const EVENT_SCHEMA_VERSION: &str = weft_ingest::schema::SCHEMA_VERSION;

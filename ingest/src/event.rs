@@ -337,6 +337,33 @@ pub fn fill<'a>(slot: &mut Text<'a>, value: impl Into<Cow<'a, str>>) {
     }
 }
 
+/// The vector a record's events are parsed into, reused from record to record: parsing a
+/// record then allocates no vector of its own. [`take`](Self::take) lends it (empty) for the
+/// borrows of one record; [`give_back`](Self::give_back) returns it once the events are stored.
+#[derive(Debug, Default)]
+pub struct EventBuffer {
+    spare: Vec<Event<'static>>,
+}
+
+impl EventBuffer {
+    /// An empty vector for the events of one record, with the buffer's allocation.
+    pub fn take<'a>(&mut self) -> Vec<Event<'a>> {
+        // Collecting an emptied vector's iterator into a vector of a type of the same layout
+        // keeps its allocation (the standard library collects such iterators in place).
+        std::mem::take(&mut self.spare).into_iter().collect()
+    }
+
+    /// Returns a record's vector after its events were stored; its allocation serves the next.
+    #[allow(
+        clippy::unnecessary_filter_map,
+        reason = "the map changes the lifetime of the (empty) vector's element type"
+    )]
+    pub fn give_back(&mut self, mut events: Vec<Event<'_>>) {
+        events.clear();
+        self.spare = events.into_iter().filter_map(|_| None).collect();
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -367,5 +394,26 @@ mod tests {
         assert_eq!(Outcome::from_http_status(204), Outcome::Success);
         assert_eq!(Outcome::from_http_status(401), Outcome::Failure);
         assert_eq!(Outcome::from_http_status(0), Outcome::Unknown);
+    }
+
+    #[test]
+    fn an_event_buffer_keeps_its_allocation_across_records() {
+        let mut buffer = EventBuffer::default();
+        let first = String::from("first record");
+        let mut events = buffer.take();
+        events.push(Event::new("text"));
+        events[0].message = Some(Cow::Borrowed(first.as_str()));
+        events.reserve(3);
+        let (pointer, capacity) = (events.as_ptr() as usize, events.capacity());
+        buffer.give_back(events);
+        drop(first);
+        let second = String::from("second record");
+        let mut events = buffer.take();
+        assert!(events.is_empty());
+        assert_eq!(events.capacity(), capacity, "the allocation is reused");
+        assert_eq!(events.as_ptr() as usize, pointer);
+        events.push(Event::new("text"));
+        events[0].message = Some(Cow::Borrowed(second.as_str()));
+        assert_eq!(events[0].message.as_deref(), Some("second record"));
     }
 }

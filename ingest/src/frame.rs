@@ -147,6 +147,7 @@ impl<R: BufRead> Framer<R> {
                 ReadLine {
                     consumed: self.buffer.len() as u64,
                     truncated: false,
+                    terminator: (self.buffer.len() - trim_line_end(&self.buffer).len()) as u64,
                 }
             };
             if read.consumed == 0 {
@@ -154,7 +155,8 @@ impl<R: BufRead> Framer<R> {
             }
             self.offset += read.consumed;
             self.line += 1;
-            let size = read.consumed;
+            // The record's own size: its line ending is not part of it.
+            let size = read.consumed - read.terminator;
             let record = trim_line_end(&self.buffer);
             if trim_ascii_start(record).is_empty() {
                 continue;
@@ -276,6 +278,8 @@ impl JsonScanner {
 struct ReadLine {
     consumed: u64,
     truncated: bool,
+    /// Bytes of the line ending (`\n` or `\r\n`) among those consumed.
+    terminator: u64,
 }
 
 /// Reads up to and including the next `\n`, keeping at most `cap` bytes in `out`.
@@ -286,6 +290,8 @@ fn read_line_capped<R: BufRead>(
 ) -> io::Result<ReadLine> {
     let mut consumed = 0u64;
     let mut truncated = false;
+    // The last two bytes consumed: the line ending, even when `out` was cut short.
+    let mut tail = [0u8; 2];
     loop {
         let available = match reader.fill_buf() {
             Ok(available) => available,
@@ -304,6 +310,11 @@ fn read_line_capped<R: BufRead>(
             truncated = true;
         }
         out.extend_from_slice(&chunk[..chunk.len().min(room)]);
+        match chunk {
+            [.., before, last] => tail = [*before, *last],
+            [last] => tail = [tail[1], *last],
+            [] => {}
+        }
         let length = chunk.len();
         consumed += length as u64;
         reader.consume(length);
@@ -311,9 +322,15 @@ fn read_line_capped<R: BufRead>(
             break;
         }
     }
+    let terminator = match tail {
+        [b'\r', b'\n'] => 2,
+        [_, b'\n' | b'\r'] => 1,
+        _ => 0,
+    };
     Ok(ReadLine {
         consumed,
         truncated,
+        terminator: terminator.min(consumed),
     })
 }
 
@@ -412,6 +429,21 @@ mod tests {
     fn truncated_document_is_still_a_record() {
         let framed = records("{\n \"a\": [1,\n");
         assert_eq!(framed.len(), 1, "the parser reports it; nothing is lost");
+    }
+
+    #[test]
+    fn an_oversized_line_has_its_own_size_without_the_line_ending() {
+        for input in ["\nafter\n", "\r\nafter\n", "\n", "\r", ""] {
+            let input = format!("{}{input}", "x".repeat(2000));
+            let mut framer = Framer::new(input.as_bytes(), Some(FramingMode::Lines), 1024);
+            match framer.next_frame().expect("in-memory input") {
+                Some(Frame::Oversized { size, bytes, .. }) => {
+                    assert_eq!(size, 2000, "{:?}", &input[2000..]);
+                    assert_eq!(bytes.len(), 2000);
+                }
+                _ => panic!("the long line is oversized"),
+            }
+        }
     }
 
     #[test]

@@ -6,6 +6,8 @@
 //! - [`schema`] owns the Arrow schema v1 of normalized events (DESIGN.md, `docs/schema.md`).
 //! - [`parse`] holds one parser per format, registered in [`parse::FORMATS`], and the
 //!   per-record format detection behind `--format auto`.
+//! - [`store`] writes Parquet segments and the manifest; [`source::kafka`] (feature `kafka`)
+//!   runs Kafka consumer-group workers whose offsets the manifest records.
 //! - [`event::Event`] is what a parser produces; [`batch::EventBatchBuilder`] appends events
 //!   straight into Arrow arrays.
 //!
@@ -18,9 +20,11 @@ pub mod deadletter;
 pub mod event;
 pub mod frame;
 pub mod id;
+pub mod index;
 pub mod parse;
 pub mod pipeline;
 pub mod schema;
+pub mod source;
 pub mod store;
 pub mod time;
 

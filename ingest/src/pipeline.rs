@@ -1,5 +1,7 @@
-//! The ingest pipeline for files and stdin: source -> framer -> parser -> event store, with
-//! every record accounted for.
+//! The ingest pipeline: source -> framer -> parser -> event store, with every record accounted
+//! for. Files and stdin are read here ([`Ingestor::ingest`]); other sources (Kafka) hand each
+//! record to [`Ingestor::ingest_record`] and make progress durable with
+//! [`Ingestor::checkpoint`].
 //!
 //! A record is *read* when the framer yields it (a line, a JSON document) — or, for records
 //! holding several events (`{"Records": [...]}`, a Kubernetes `EventList`, an OTLP batch), once
@@ -35,6 +37,62 @@ pub enum IngestError {
     Store(#[from] StoreError),
     #[error(transparent)]
     Config(#[from] crate::config::ConfigError),
+    #[error("cannot write a dead letter: {0}")]
+    DeadLetter(Box<dyn std::error::Error + Send + Sync>),
+}
+
+/// One record for the dead-letter output.
+#[derive(Debug, Clone, Copy)]
+pub struct DeadLetterRecord<'r> {
+    pub reason: &'r str,
+    pub record: &'r RecordOrigin<'r>,
+    /// Size of the record in the source, in bytes.
+    pub size: u64,
+    /// The record's bytes (up to the framer's hard cap for oversized records).
+    pub bytes: &'r [u8],
+    /// When weft received it, UTC microseconds.
+    pub received: i64,
+}
+
+/// Where records that cannot be stored go: a directory in embedded mode, a Kafka topic for
+/// Kafka sources. A record counts as done once its dead letter is durable, which
+/// [`DeadLetterSink::flush`] guarantees for everything written before it (it blocks until
+/// then, or fails).
+pub trait DeadLetterSink: Send {
+    fn write(&mut self, letter: &DeadLetterRecord<'_>) -> Result<(), IngestError>;
+    fn flush(&mut self) -> Result<(), IngestError>;
+    /// Dead letters written so far.
+    fn written(&self) -> u64;
+    /// Where the dead letters are, for messages.
+    fn location(&self) -> String;
+}
+
+impl DeadLetterSink for DeadLetterWriter {
+    fn write(&mut self, letter: &DeadLetterRecord<'_>) -> Result<(), IngestError> {
+        DeadLetterWriter::write(
+            self,
+            letter.reason,
+            letter.record.origin,
+            letter.record.offset,
+            letter.record.line,
+            letter.size,
+            letter.bytes,
+            letter.received,
+        )?;
+        Ok(())
+    }
+
+    fn flush(&mut self) -> Result<(), IngestError> {
+        Ok(DeadLetterWriter::flush(self)?)
+    }
+
+    fn written(&self) -> u64 {
+        DeadLetterWriter::written(self)
+    }
+
+    fn location(&self) -> String {
+        self.path().display().to_string()
+    }
 }
 
 /// Where records come from.
@@ -118,6 +176,10 @@ pub struct RecordOrigin<'o> {
     pub line: Option<u64>,
     /// Service of the record's events when neither `--service` nor the record names one.
     pub default_service: &'o str,
+    /// Service the source assigns the record (a Kafka header or key), before the record's own.
+    pub service: Option<&'o str>,
+    /// The Kafka topic and partition of the record, for Kafka sources.
+    pub topic_partition: Option<(&'o str, i32)>,
 }
 
 /// Options of one ingest run.
@@ -148,7 +210,7 @@ impl<R: Read> Read for CountingReader<R> {
 /// Ingests inputs into one data directory.
 pub struct Ingestor {
     store: EventStore,
-    dead_letters: DeadLetterWriter,
+    dead_letters: Box<dyn DeadLetterSink>,
     options: IngestOptions,
     summary: IngestSummary,
     /// Bytes read from the current input's file (compressed size for `.gz`).
@@ -182,6 +244,17 @@ fn reason_kind(reason: &str) -> String {
 impl Ingestor {
     /// Opens the data directory (recovering from any interrupted write) for a run.
     pub fn open(data_dir: &Path, options: IngestOptions) -> Result<Ingestor, IngestError> {
+        let run = format!("{}-{}", now_micros(), std::process::id());
+        let dead_letters = Box::new(DeadLetterWriter::new(data_dir, &run));
+        Ingestor::open_with_dead_letters(data_dir, options, dead_letters)
+    }
+
+    /// Opens the data directory with another dead-letter output (a Kafka topic).
+    pub fn open_with_dead_letters(
+        data_dir: &Path,
+        options: IngestOptions,
+        dead_letters: Box<dyn DeadLetterSink>,
+    ) -> Result<Ingestor, IngestError> {
         options.config.validate()?;
         if let Some(format) = &options.format
             && format != "auto"
@@ -194,9 +267,8 @@ impl Ingestor {
             .into());
         }
         let store = EventStore::open(data_dir, options.flush)?;
-        let run = format!("{}-{}", now_micros(), std::process::id());
         Ok(Ingestor {
-            dead_letters: DeadLetterWriter::new(data_dir, &run),
+            dead_letters,
             store,
             options,
             summary: IngestSummary::default(),
@@ -207,6 +279,11 @@ impl Ingestor {
     /// The store, e.g. to see what recovery did on open.
     pub fn store(&self) -> &EventStore {
         &self.store
+    }
+
+    /// The store, for sources that manage checkpoints ([`EventStore::resume_offsets`]).
+    pub fn store_mut(&mut self) -> &mut EventStore {
+        &mut self.store
     }
 
     /// A counter of bytes read from the current input, for a progress bar.
@@ -308,6 +385,8 @@ impl Ingestor {
                         offset: position.offset,
                         line: Some(position.line),
                         default_service: &default_service,
+                        service: None,
+                        topic_partition: None,
                     };
                     self.reject_oversized(&record, size, bytes, max_record)?;
                 }
@@ -317,6 +396,8 @@ impl Ingestor {
                         offset: position.offset,
                         line: Some(position.line),
                         default_service: &default_service,
+                        service: None,
+                        topic_partition: None,
                     };
                     self.ingest_record(parser.as_mut(), &context, &record, bytes)?;
                 }
@@ -339,6 +420,18 @@ impl Ingestor {
         self.summary.read += 1;
         self.summary.bytes += size;
         self.dead_letter(&reason, record, size, bytes, now_micros())
+    }
+
+    /// Dead-letters a record a source refuses before parsing (an empty Kafka message).
+    pub fn reject(
+        &mut self,
+        reason: &str,
+        record: &RecordOrigin<'_>,
+        bytes: &[u8],
+    ) -> Result<(), IngestError> {
+        self.summary.read += 1;
+        self.summary.bytes += bytes.len() as u64;
+        self.dead_letter(reason, record, bytes.len() as u64, bytes, now_micros())
     }
 
     /// Parses one record and stores its events, or dead-letters it with the parser's reason.
@@ -376,6 +469,7 @@ impl Ingestor {
                 .options
                 .service
                 .as_deref()
+                .or(record.service)
                 .or(event.service.as_deref())
                 .unwrap_or(record.default_service);
             let meta = RecordMeta {
@@ -414,15 +508,13 @@ impl Ingestor {
         bytes: &[u8],
         received: i64,
     ) -> Result<(), IngestError> {
-        self.dead_letters.write(
+        self.dead_letters.write(&DeadLetterRecord {
             reason,
-            record.origin,
-            record.offset,
-            record.line,
+            record,
             size,
             bytes,
             received,
-        )?;
+        })?;
         self.summary.dead_lettered += 1;
         *self
             .summary
@@ -439,15 +531,50 @@ impl Ingestor {
         }
     }
 
+    /// Makes every dead letter and every buffered event durable as one checkpoint that
+    /// completes `offsets` (see [`EventStore::checkpoint`]). Returns the segments written.
+    pub fn checkpoint(
+        &mut self,
+        offsets: Vec<crate::store::manifest::PartitionRange>,
+    ) -> Result<Vec<crate::store::manifest::SegmentEntry>, IngestError> {
+        self.dead_letters.flush()?;
+        let written = self.store.checkpoint(offsets)?;
+        self.count_written(&written);
+        Ok(written)
+    }
+
+    /// Drops the buffered events: their records will be read again (by this worker or the one
+    /// that took their partitions over), so they no longer count as read.
+    pub fn discard_buffered(&mut self) {
+        self.summary.read = self
+            .summary
+            .read
+            .saturating_sub(self.store.buffered_rows() as u64);
+        self.store.discard();
+    }
+
+    /// Events buffered and not yet durable, and their approximate size.
+    pub fn buffered(&self) -> (usize, usize) {
+        (self.store.buffered_rows(), self.store.buffered_bytes())
+    }
+
     /// Makes everything durable and returns the run's counts.
     pub fn finish(mut self) -> Result<IngestSummary, IngestError> {
         self.dead_letters.flush()?;
         let written = self.store.flush()?;
         self.count_written(&written);
         if self.dead_letters.written() > 0 {
-            self.summary.dead_letter_file = Some(self.dead_letters.path().display().to_string());
+            self.summary.dead_letter_file = Some(self.dead_letters.location());
         }
         Ok(self.summary)
+    }
+
+    /// The counts so far, for sources that end with checkpoints rather than [`Self::finish`].
+    pub fn into_summary(mut self) -> IngestSummary {
+        if self.dead_letters.written() > 0 {
+            self.summary.dead_letter_file = Some(self.dead_letters.location());
+        }
+        self.summary
     }
 }
 

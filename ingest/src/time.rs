@@ -269,21 +269,22 @@ pub fn parse_rfc3339(text: &str) -> Option<i64> {
 /// magnitude (as most log tools do): below 10^11 seconds, below 10^14 milliseconds, below 10^17
 /// microseconds, else nanoseconds. Fractions are allowed (`1425565512.962928`).
 pub fn parse_epoch(text: &str) -> Option<i64> {
-    let text = text.trim();
-    let (integer, fraction) = match text.split_once('.') {
-        Some((integer, fraction)) => (integer, fraction),
-        None => (text, ""),
+    let bytes = crate::parse::ascii::trim(text).as_bytes();
+    let (integer, fraction) = match memchr::memchr(b'.', bytes) {
+        Some(dot) => (&bytes[..dot], &bytes[dot + 1..]),
+        None => (bytes, &[][..]),
     };
-    if integer.is_empty()
-        || integer.len() > 19
-        || !integer.bytes().all(|byte| byte.is_ascii_digit())
-    {
+    if integer.is_empty() || integer.len() > 19 {
         return None;
     }
-    if !fraction.bytes().all(|byte| byte.is_ascii_digit()) {
-        return None;
+    let digit = |byte: u8| {
+        let value = byte.wrapping_sub(b'0');
+        (value <= 9).then_some(i64::from(value))
+    };
+    let mut value = 0i64;
+    for &byte in integer {
+        value = value.checked_mul(10)?.checked_add(digit(byte)?)?;
     }
-    let value: i64 = integer.parse().ok()?;
     let (unit_micros_num, unit_micros_den): (i64, i64) = match value {
         0..100_000_000_000 => (1_000_000, 1),
         100_000_000_000..100_000_000_000_000 => (1_000, 1),
@@ -293,11 +294,9 @@ pub fn parse_epoch(text: &str) -> Option<i64> {
     let whole = value.checked_mul(unit_micros_num)? / unit_micros_den;
     let mut fractional = 0i64;
     let mut scale = unit_micros_num / 10;
-    for byte in fraction.bytes() {
-        if scale == 0 {
-            break;
-        }
-        fractional += i64::from(byte - b'0') * scale;
+    for &byte in fraction {
+        let value = digit(byte)?;
+        fractional += value * scale;
         scale /= 10;
     }
     whole.checked_add(fractional)
@@ -324,7 +323,8 @@ pub fn epoch_from_f64(value: f64) -> Option<i64> {
     Some(micros as i64)
 }
 
-fn month_from_abbrev(name: &[u8]) -> Option<u32> {
+/// The month (1-12) of an English three-letter abbreviation at the start of `name`, any case.
+pub fn month_from_abbrev(name: &[u8]) -> Option<u32> {
     let lower = |index: usize| name.get(index).map(u8::to_ascii_lowercase);
     let key = [lower(0)?, lower(1)?, lower(2)?];
     let month = match &key {
@@ -487,7 +487,7 @@ pub fn parse_month_day_year(text: &str) -> Option<i64> {
 /// Any of the textual representations above, for fields whose format is not known in advance
 /// (a JSON `timestamp`): RFC 3339, epoch numbers, Apache, ctime, `MMM dd yyyy HH:mm:ss`.
 pub fn parse_any(text: &str) -> Option<i64> {
-    let trimmed = text.trim();
+    let trimmed = crate::parse::ascii::trim(text);
     let first = *trimmed.as_bytes().first()?;
     if first.is_ascii_digit() {
         parse_rfc3339(trimmed)

@@ -1,7 +1,31 @@
-//! weft's query side: readers of the event store (SQL over the Parquet segments, full-text
-//! search over their index), the incident store, and the authenticated HTTP API analysts use.
+//! weft's query side: readers of the event store and the authenticated HTTP API analysts use.
 //!
-//! It reads what `weft-ingest` wrote and what `weft-correlate` found; it never writes events.
+//! Place in the data flow: `ingest` writes Parquet segments; this crate reads them with
+//! DataFusion ([`sql`]) and serves them over HTTP ([`api`], [`serve`]). The only events it
+//! writes are its own audit trail ([`audit`]): one `api_activity` event of service `weft` per
+//! request, through weft-ingest's event store.
+//!
+//! Invariants:
+//! - every route is listed in one table ([`api::routes::ROUTES`]) with its minimum role, and a
+//!   request reaches a handler only through a row that admits it (deny by default);
+//! - tokens are stored only as SHA-256 hashes ([`auth::token`]);
+//! - SQL is one read-only query with a timeout, a memory pool and a row limit;
+//! - every error is a JSON problem document with a fixed status; internal causes go to the
+//!   log, never to the caller.
+
+pub mod api;
+pub mod audit;
+pub mod auth;
+pub mod error;
+pub mod metrics;
+pub mod ratelimit;
+pub mod serve;
+pub mod sql;
+
+pub use api::{ApiConfig, AppState, StartError, app};
+pub use auth::{Role, create_token, list_tokens, revoke_token};
+pub use error::ApiError;
+pub use serve::{ServeConfig, ServeError, serve};
 
 /// The schema version of the event store this crate reads.
 pub const EVENT_SCHEMA_VERSION: &str = weft_correlate::EVENT_SCHEMA_VERSION;

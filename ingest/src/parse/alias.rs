@@ -10,6 +10,7 @@
 use rustc_hash::FxHashMap;
 use std::borrow::Cow;
 
+use super::ascii;
 use crate::event::{Event, Outcome, Text, severity};
 use crate::time;
 
@@ -474,7 +475,7 @@ pub fn set_column<'a>(event: &mut Event<'a>, column: Column, value: Cow<'a, str>
         Column::Service if !value.starts_with(|first: char| first.is_ascii_alphabetic()) => {}
         // Address columns hold addresses; a host name (`server.address = checkout.svc`) or a
         // forwarded-for list stays in attrs only.
-        Column::SrcIp | Column::DstIp if value.trim().parse::<std::net::IpAddr>().is_err() => {}
+        Column::SrcIp | Column::DstIp if !ascii::is_ip_address(ascii::trim(&value)) => {}
         text_column => {
             let slot = text_field(event, text_column);
             crate::event::fill(slot, value);
@@ -521,7 +522,7 @@ fn upper_ascii(value: Cow<'_, str>) -> Cow<'_, str> {
 
 fn fill_int(slot: &mut Option<i32>, value: &str) {
     if slot.is_none() {
-        *slot = value.trim().parse().ok();
+        *slot = ascii::trim(value).parse().ok();
     }
 }
 

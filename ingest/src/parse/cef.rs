@@ -46,6 +46,7 @@ use memchr::memchr;
 use memchr::memmem::Finder;
 
 use super::alias::{Column, outcome_from_text, set_column};
+use super::ascii::trim;
 use super::{FormatSpec, ParseContext, ParseError, Parser, ParserOptions};
 use crate::event::{Class, Event, Flag, severity};
 use crate::time::{self, Civil};
@@ -150,10 +151,11 @@ fn fill_event<'a>(event: &mut Event<'a>, parts: RecordParts<'a>, context: &Parse
     } = parts;
     let [_, _, _, _, _, name, severity_text] = &header;
     event.severity = severity_of(severity_text);
-    // Room for the syslog header, the header fields and a pair per 10 bytes of extension.
-    event
-        .attrs
-        .reserve(1 + HEADER_KEYS.len() + extension.len() / 10);
+    // Room for the syslog header, the header fields, a pair per `=` of the extension (an upper
+    // bound: escaped or in-value `=` count too) and two labelled custom fields: counting is
+    // cheaper than growing the vector, and a tight size keeps the allocation small.
+    let pairs = memchr::memchr_iter(b'=', extension.as_bytes()).count();
+    event.attrs.reserve_exact(1 + HEADER_KEYS.len() + pairs + 2);
     if !prefix.is_empty() {
         event
             .attrs
@@ -178,7 +180,7 @@ fn fill_event<'a>(event: &mut Event<'a>, parts: RecordParts<'a>, context: &Parse
     let syslog = if prefix.is_empty() || (event.time.is_some() && event.host.is_some()) {
         SyslogHeader::default()
     } else {
-        read_syslog_header(prefix)
+        read_syslog_header(prefix, event.time.is_none())
     };
     if event.time.is_none()
         && let Some((micros, year_inferred)) = syslog.time.and_then(|time| time.resolve(context))
@@ -202,17 +204,6 @@ fn fill_event<'a>(event: &mut Event<'a>, parts: RecordParts<'a>, context: &Parse
         crate::event::fill(&mut event.message, name.clone());
     }
     event.class = classify(event, &known, &name);
-}
-
-/// `text.trim()`, without decoding characters when `text` starts and ends with visible ASCII.
-fn trim(text: &str) -> &str {
-    let visible = |byte: Option<&u8>| byte.is_some_and(u8::is_ascii_graphic);
-    let bytes = text.as_bytes();
-    if visible(bytes.first()) && visible(bytes.last()) {
-        text
-    } else {
-        text.trim()
-    }
 }
 
 /// The seven header fields (unescaped) and the extension text.
@@ -338,8 +329,20 @@ fn unescape(text: &str, meaning: fn(char) -> Option<char>) -> Cow<'_, str> {
 
 /// Whether `byte` may be part of an extension key: letters, digits, `_`, `.` and `-`.
 fn is_key_byte(byte: u8) -> bool {
-    byte.is_ascii_alphanumeric() || matches!(byte, b'_' | b'.' | b'-')
+    KEY_BYTES[usize::from(byte)]
 }
+
+/// [`is_key_byte`] as a table: keys are scanned backwards from every `=`.
+static KEY_BYTES: [bool; 256] = {
+    let mut table = [false; 256];
+    let mut byte = 0;
+    while byte < 256 {
+        let value = byte as u8;
+        table[byte] = value.is_ascii_alphanumeric() || matches!(value, b'_' | b'.' | b'-');
+        byte += 1;
+    }
+    table
+};
 
 /// Reads `key=value` pairs onto `attrs`, noting in `known` where the known keys are. Text
 /// before the first key is kept as `cef.extension`.
@@ -772,8 +775,10 @@ struct SyslogHeader<'a> {
 }
 
 /// Reads `<PRI>` (optional), an RFC 5424 version (optional), a timestamp (`MMM dd yyyy
-/// HH:mm:ss`, RFC 3164 without a year, or RFC 3339) and the host after it.
-fn read_syslog_header(prefix: &str) -> SyslogHeader<'_> {
+/// HH:mm:ss`, RFC 3164 without a year, or RFC 3339) and the host after it. Without
+/// `need_time`, a header of the common fixed-width shape `Mmm dd hh:mm:ss host` gives its host
+/// without the time being read.
+fn read_syslog_header(prefix: &str, need_time: bool) -> SyslogHeader<'_> {
     let mut rest = prefix;
     if let Some(after) = rest.strip_prefix('<')
         && let Some(end) = memchr(b'>', after.as_bytes())
@@ -789,6 +794,12 @@ fn read_syslog_header(prefix: &str) -> SyslogHeader<'_> {
         rest = rest.get(end + 1..).unwrap_or("");
     }
     let rest = rest.trim_start();
+    if !need_time && let Some(after_time) = after_fixed_width_rfc3164_time(rest) {
+        return SyslogHeader {
+            time: None,
+            host: host_after_time(after_time),
+        };
+    }
     // Ends of the first four space-separated tokens.
     let mut ends = [0usize; 4];
     let mut count = 0usize;
@@ -815,7 +826,13 @@ fn read_syslog_header(prefix: &str) -> SyslogHeader<'_> {
         Some(&end) if index < count => rest.get(end..).unwrap_or(""),
         _ => "",
     };
-    let (time, after_time) = if count >= 4
+    // `Mmm dd yyyy hh:mm:ss` has a year for its third token; most headers have none.
+    let year_third = count >= 4
+        && rest
+            .get(..ends[2])
+            .and_then(|text| text.rsplit(' ').next())
+            .is_some_and(|token| token.len() == 4 && token.bytes().all(|b| b.is_ascii_digit()));
+    let (time, after_time) = if year_third
         && let Some(micros) = rest.get(..ends[3]).and_then(time::parse_month_day_year)
     {
         (Some(HeaderTime::Complete(micros)), after_token(3))
@@ -831,13 +848,42 @@ fn read_syslog_header(prefix: &str) -> SyslogHeader<'_> {
     } else {
         return SyslogHeader::default();
     };
-    // The first space-separated token after the time, unless it is a tag (`sshd:`).
+    SyslogHeader {
+        time,
+        host: host_after_time(after_time),
+    }
+}
+
+/// The first space-separated token after a header's time, unless it is a tag (`sshd:`).
+fn host_after_time(after_time: &str) -> Option<&str> {
     let after_time = after_time.trim_start_matches(' ');
     let host_end = memchr(b' ', after_time.as_bytes()).unwrap_or(after_time.len());
-    let host = after_time
+    after_time
         .get(..host_end)
-        .filter(|token| !token.is_empty() && !token.ends_with(':'));
-    SyslogHeader { time, host }
+        .filter(|token| !token.is_empty() && !token.ends_with(':'))
+}
+
+/// What follows `Mmm dd hh:mm:ss` (day space-padded or two digits) when `rest` starts with
+/// exactly that shape, as most syslog daemons write it: checked by position, without reading
+/// the time. Any other shape is `None` and goes through the full reading.
+fn after_fixed_width_rfc3164_time(rest: &str) -> Option<&str> {
+    let bytes = rest.as_bytes().get(..16)?;
+    let digit = |index: usize| bytes[index].is_ascii_digit();
+    let shape = time::month_from_abbrev(&bytes[..3]).is_some()
+        && bytes[3] == b' '
+        && (bytes[4] == b' ' || digit(4))
+        && digit(5)
+        && bytes[6] == b' '
+        && digit(7)
+        && digit(8)
+        && bytes[9] == b':'
+        && digit(10)
+        && digit(11)
+        && bytes[12] == b':'
+        && digit(13)
+        && digit(14)
+        && bytes[15] == b' ';
+    shape.then(|| rest.get(16..)).flatten()
 }
 
 /// The OCSF severity of a CEF severity: 0-3 low, 4-6 medium, 7-8 high, 9-10 very high.
@@ -1119,6 +1165,22 @@ mod tests {
         ) {
             let record = format!("{header}CEF:0|V|P|1|1|n|5|{extension}");
             let _ = parse_record(&record, &ParseContext { reference_time: REFERENCE });
+        }
+
+        #[test]
+        fn the_fixed_width_host_shortcut_agrees_with_the_full_header_reading(
+            priority in proptest::option::of(0u16..200),
+            month in "(Jan|May|Dec|Mai|jan|XYZ)",
+            day in "( [0-9]|[0-9][0-9]|[0-9])",
+            clock in "[0-9]{1,2}:[0-9]{2}(:[0-9]{2})?(\\.[0-9]{1,3})?",
+            host in "[a-z0-9.:-]{0,12}",
+            tail in "( [a-z]{1,6}(\\[[0-9]{1,4}\\])?:?)?",
+        ) {
+            let priority = priority.map(|value| format!("<{value}>")).unwrap_or_default();
+            let prefix = format!("{priority}{month} {day} {clock} {host}{tail}");
+            let fast = read_syslog_header(&prefix, false).host;
+            let full = read_syslog_header(&prefix, true).host;
+            proptest::prop_assert_eq!(fast, full, "{:?}", prefix);
         }
     }
 }

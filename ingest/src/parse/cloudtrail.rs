@@ -36,13 +36,12 @@
 //! Reference: <https://docs.aws.amazon.com/awscloudtrail/latest/userguide/cloudtrail-event-reference-record-contents.html>.
 
 use std::borrow::Cow;
-use std::net::IpAddr;
 
 use serde::Deserialize;
 use serde_json::value::RawValue;
 
 use super::flatten::flatten_into;
-use super::json::json_error;
+use super::json::{element_events, json_error};
 use super::{AliasTable, FormatSpec, ParseContext, ParseError, Parser, ParserOptions};
 use crate::event::{Class, Event, Outcome, severity};
 use crate::time;
@@ -255,7 +254,7 @@ fn user_from_arn<'a>(arn: &Cow<'a, str>) -> Option<Cow<'a, str>> {
 }
 
 fn is_ip(text: &str) -> bool {
-    text.parse::<IpAddr>().is_ok()
+    super::ascii::is_ip_address(text)
 }
 
 /// One CloudTrail event from the JSON object `json`.
@@ -407,14 +406,7 @@ impl Parser for CloudTrailParser {
             let file: LogFile<'a> =
                 serde_json::from_str(record).map_err(|error| json_error(NAME, error.into()))?;
             if let Some(records) = file.records {
-                let mut events = Vec::with_capacity(records.len());
-                for element in records {
-                    let mut event = trail_event(&self.aliases, element.get())?;
-                    event.raw = Some(element.get());
-                    events.push(event);
-                }
-                out.extend(events);
-                return Ok(());
+                return element_events(records, |json| trail_event(&self.aliases, json), out);
             }
         }
         out.push(trail_event(&self.aliases, record)?);

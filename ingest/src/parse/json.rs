@@ -53,6 +53,24 @@ pub fn array_elements<'a>(
     )
 }
 
+/// Appends the events of a batch's elements (CloudTrail's `Records`, a Kubernetes `EventList`'s
+/// `items`), each built by `build` from its text and keeping that text as its `raw`. All or
+/// nothing: one element that fails fails the record, which then goes whole to the dead letters.
+pub fn element_events<'a>(
+    elements: Vec<&'a RawValue>,
+    mut build: impl FnMut(&'a str) -> Result<Event<'a>, ParseError>,
+    out: &mut Vec<Event<'a>>,
+) -> Result<(), ParseError> {
+    let mut events = Vec::with_capacity(elements.len());
+    for element in elements {
+        let mut event = build(element.get())?;
+        event.raw = Some(element.get());
+        events.push(event);
+    }
+    out.extend(events);
+    Ok(())
+}
+
 /// The generic JSON event of one JSON object: flattened, aliased, classed by its HTTP facts.
 pub fn generic_event<'a>(
     format: &'static str,

@@ -40,24 +40,27 @@ fn mark(key: &str, value: &str) -> Option<(u8, Shape)> {
     if exact.is_some() {
         return exact;
     }
-    let (first, _) = key.split_once('.')?;
-    let by_first = match first {
-        "Records" => Some((2, Shape::Batch("cloudtrail"))),
-        "winlog" => Some((4, Shape::Single("windows"))),
-        "resourceLogs" | "scopeLogs" | "logRecords" => Some((5, Shape::Batch("otlp"))),
-        _ => None,
-    };
-    if by_first.is_some() {
-        return by_first;
+    // The first segment of a dotted name.
+    const BY_FIRST: [(&str, (u8, Shape)); 5] = [
+        ("Records", (2, Shape::Batch("cloudtrail"))),
+        ("winlog", (4, Shape::Single("windows"))),
+        ("resourceLogs", (5, Shape::Batch("otlp"))),
+        ("scopeLogs", (5, Shape::Batch("otlp"))),
+        ("logRecords", (5, Shape::Batch("otlp"))),
+    ];
+    for (first, mark) in BY_FIRST {
+        if key.as_bytes().get(first.len()) == Some(&b'.') && key.starts_with(first) {
+            return Some(mark);
+        }
     }
-    let (_, last) = key.rsplit_once('.')?;
-    match last {
-        // EventBridge wraps CloudTrail records in `detail`.
-        "eventSource" => Some((3, Shape::Single("cloudtrail"))),
-        // `Event.System.EventID`, or `Event.System.EventID.#text` with attributes.
-        "EventID" => Some((4, Shape::Single("windows"))),
-        "#text" if key.ends_with(".EventID.#text") => Some((4, Shape::Single("windows"))),
-        _ => None,
+    // The last segment: EventBridge wraps CloudTrail records in `detail`; Windows has
+    // `Event.System.EventID`, or `Event.System.EventID.#text` with attributes.
+    if key.ends_with(".eventSource") {
+        Some((3, Shape::Single("cloudtrail")))
+    } else if key.ends_with(".EventID") || key.ends_with(".EventID.#text") {
+        Some((4, Shape::Single("windows")))
+    } else {
+        None
     }
 }
 

@@ -33,13 +33,12 @@
 //! Reference: <https://kubernetes.io/docs/reference/config-api/apiserver-audit.v1/>.
 
 use std::borrow::Cow;
-use std::net::IpAddr;
 
 use serde::Deserialize;
 use serde_json::value::RawValue;
 
 use super::flatten::flatten_into;
-use super::json::json_error;
+use super::json::{element_events, json_error};
 use super::{AliasTable, FormatSpec, ParseContext, ParseError, Parser, ParserOptions};
 use crate::event::{Class, Event, Outcome, severity};
 use crate::time;
@@ -130,7 +129,7 @@ impl Found {
                     &mut found.credential_id
                 }
                 key if key.starts_with("sourceIPs.") => {
-                    if value.trim().parse::<IpAddr>().is_err() {
+                    if !super::ascii::is_ip_address(super::ascii::trim(value)) {
                         continue;
                     }
                     &mut found.source_ip
@@ -325,14 +324,7 @@ impl Parser for K8sAuditParser {
                 let Some(items) = list.items else {
                     return Err(ParseError::invalid(NAME, "EventList without `items`"));
                 };
-                let mut events = Vec::with_capacity(items.len());
-                for item in items {
-                    let mut event = audit_event(&self.aliases, item.get())?;
-                    event.raw = Some(item.get());
-                    events.push(event);
-                }
-                out.extend(events);
-                return Ok(());
+                return element_events(items, |json| audit_event(&self.aliases, json), out);
             }
         }
         out.push(audit_event(&self.aliases, record)?);

@@ -11,6 +11,7 @@
 pub mod access_log;
 pub mod alias;
 pub mod apache_error;
+pub mod ascii;
 pub mod auditd;
 pub mod auto;
 pub mod cef;

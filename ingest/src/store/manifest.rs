@@ -6,7 +6,15 @@
 //! also stored in the segment's own Parquet footer (key [`SEGMENT_METADATA_KEY`]), so a
 //! segment renamed into place just before a crash, whose manifest line was never written, is
 //! adopted on the next start rather than lost.
+//!
+//! Segments written from Kafka belong to a *checkpoint* ([`Checkpoint`]): the segments one
+//! flush wrote (one per event hour) plus, per partition, the range of offsets the flush
+//! completed — every record in the range is in one of those segments or was dead-lettered.
+//! A flush whose records were all dead-lettered writes a checkpoint line without segments
+//! ([`CheckpointLine`]). Recovery makes checkpoints all-or-nothing, so [`next_offsets`] — the
+//! offset each partition resumes from — is the largest completed offset plus one.
 
+use std::collections::BTreeMap;
 use std::fs::{File, OpenOptions};
 use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
@@ -29,6 +37,42 @@ pub struct SourceRange {
     pub last_offset: u64,
 }
 
+/// The offsets of one Kafka partition a checkpoint completed, inclusive.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PartitionRange {
+    pub topic: String,
+    pub partition: i32,
+    pub first_offset: i64,
+    pub last_offset: i64,
+}
+
+/// What one flush of a Kafka worker completed: its segments and its offset ranges.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Checkpoint {
+    /// Unique id of the flush; every segment of the flush carries it.
+    pub id: String,
+    /// How many segments the flush wrote. A checkpoint counts only when all are present.
+    pub segments: u32,
+    pub offsets: Vec<PartitionRange>,
+}
+
+/// A manifest line for a checkpoint that wrote no segment (its records were all
+/// dead-lettered or held no event).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CheckpointLine {
+    pub checkpoint: Checkpoint,
+    /// When it was written, UTC microseconds.
+    pub created: i64,
+}
+
+/// One line of the manifest.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(untagged)]
+enum ManifestLine {
+    Segment(SegmentEntry),
+    Checkpoint(CheckpointLine),
+}
+
 /// One durable segment.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SegmentEntry {
@@ -48,6 +92,9 @@ pub struct SegmentEntry {
     pub schema_version: String,
     #[serde(default)]
     pub sources: Vec<SourceRange>,
+    /// The Kafka checkpoint the segment belongs to (segments from files have none).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub checkpoint: Option<Checkpoint>,
 }
 
 /// The manifest of a data directory.
@@ -60,6 +107,8 @@ pub struct Manifest {
 #[derive(Debug, Default)]
 pub struct LoadedManifest {
     pub entries: Vec<SegmentEntry>,
+    /// Checkpoints that wrote no segment.
+    pub checkpoints: Vec<CheckpointLine>,
     /// Lines that were not valid entries (a line cut short by a crash), with their number.
     pub bad_lines: Vec<(usize, String)>,
 }
@@ -91,8 +140,9 @@ impl Manifest {
             if line.iter().all(u8::is_ascii_whitespace) {
                 continue;
             }
-            match serde_json::from_slice::<SegmentEntry>(&line) {
-                Ok(entry) => loaded.entries.push(entry),
+            match serde_json::from_slice::<ManifestLine>(&line) {
+                Ok(ManifestLine::Segment(entry)) => loaded.entries.push(entry),
+                Ok(ManifestLine::Checkpoint(checkpoint)) => loaded.checkpoints.push(checkpoint),
                 Err(error) => loaded.bad_lines.push((index + 1, error.to_string())),
             }
         }
@@ -100,6 +150,7 @@ impl Manifest {
     }
 
     /// Appends entries and fsyncs: after this returns, the segments are durable and visible.
+    /// The entries are written with one `write`, so a checkpoint's lines go in together.
     pub fn append(&self, entries: &[SegmentEntry]) -> Result<(), StoreError> {
         if entries.is_empty() {
             return Ok(());
@@ -111,6 +162,17 @@ impl Manifest {
             );
             text.push('\n');
         }
+        self.append_text(text)
+    }
+
+    /// Appends a checkpoint that wrote no segment, and fsyncs.
+    pub fn append_checkpoint(&self, line: &CheckpointLine) -> Result<(), StoreError> {
+        let mut text = serde_json::to_string(line).expect("checkpoint lines always serialize");
+        text.push('\n');
+        self.append_text(text)
+    }
+
+    fn append_text(&self, mut text: String) -> Result<(), StoreError> {
         let mut file = OpenOptions::new()
             .create(true)
             .append(true)
@@ -129,6 +191,41 @@ impl Manifest {
             .and_then(|()| file.sync_data())
             .map_err(|error| StoreError::io("appending to the manifest", &self.path, error))
     }
+}
+
+impl LoadedManifest {
+    /// Every checkpoint the manifest records, once each (a checkpoint's segments share one).
+    pub fn checkpoints(&self) -> impl Iterator<Item = &Checkpoint> {
+        let mut seen = std::collections::HashSet::new();
+        self.entries
+            .iter()
+            .filter_map(|entry| entry.checkpoint.as_ref())
+            .chain(self.checkpoints.iter().map(|line| &line.checkpoint))
+            .filter(move |checkpoint| seen.insert(checkpoint.id.as_str()))
+    }
+
+    /// The offset each Kafka partition resumes from: one past the largest offset a checkpoint
+    /// completed. Partitions the manifest never saw are absent (they start from the beginning).
+    /// Only meaningful after recovery, which leaves no checkpoint half-written.
+    pub fn next_offsets(&self) -> BTreeMap<(String, i32), i64> {
+        next_offsets(self.checkpoints())
+    }
+}
+
+/// One past the largest completed offset per `(topic, partition)` over `checkpoints`.
+pub fn next_offsets<'c>(
+    checkpoints: impl IntoIterator<Item = &'c Checkpoint>,
+) -> BTreeMap<(String, i32), i64> {
+    let mut next: BTreeMap<(String, i32), i64> = BTreeMap::new();
+    for checkpoint in checkpoints {
+        for range in &checkpoint.offsets {
+            let resume = range.last_offset.saturating_add(1);
+            next.entry((range.topic.clone(), range.partition))
+                .and_modify(|offset| *offset = (*offset).max(resume))
+                .or_insert(resume);
+        }
+    }
+    next
 }
 
 fn ends_with_newline(path: &Path) -> bool {
@@ -162,7 +259,82 @@ mod tests {
                 first_offset: 0,
                 last_offset: 10,
             }],
+            checkpoint: None,
         }
+    }
+
+    fn range(topic: &str, partition: i32, first_offset: i64, last_offset: i64) -> PartitionRange {
+        PartitionRange {
+            topic: topic.to_string(),
+            partition,
+            first_offset,
+            last_offset,
+        }
+    }
+
+    fn kafka_entry(
+        segment: &str,
+        checkpoint: &str,
+        segments: u32,
+        offsets: Vec<PartitionRange>,
+    ) -> SegmentEntry {
+        SegmentEntry {
+            checkpoint: Some(Checkpoint {
+                id: checkpoint.to_string(),
+                segments,
+                offsets,
+            }),
+            ..entry(segment)
+        }
+    }
+
+    #[test]
+    fn next_offsets_are_one_past_the_largest_completed_offset_per_partition() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let manifest = Manifest::new(dir.path());
+        manifest.append(&[entry("file")]).expect("append");
+        manifest
+            .append(&[
+                kafka_entry(
+                    "a",
+                    "c1",
+                    2,
+                    vec![range("logs", 0, 0, 99), range("logs", 1, 0, 9)],
+                ),
+                kafka_entry(
+                    "b",
+                    "c1",
+                    2,
+                    vec![range("logs", 0, 0, 99), range("logs", 1, 0, 9)],
+                ),
+            ])
+            .expect("append");
+        manifest
+            .append_checkpoint(&CheckpointLine {
+                checkpoint: Checkpoint {
+                    id: "c2".to_string(),
+                    segments: 0,
+                    offsets: vec![range("logs", 1, 10, 14), range("audit", 0, 5, 5)],
+                },
+                created: 1,
+            })
+            .expect("append");
+        let loaded = manifest.load().expect("load");
+        assert_eq!(loaded.entries.len(), 3);
+        assert_eq!(loaded.checkpoints.len(), 1);
+        assert!(loaded.bad_lines.is_empty());
+        assert_eq!(loaded.checkpoints().count(), 2, "c1 counted once");
+        let next = loaded.next_offsets();
+        assert_eq!(next.get(&("logs".to_string(), 0)), Some(&100));
+        assert_eq!(next.get(&("logs".to_string(), 1)), Some(&15));
+        assert_eq!(next.get(&("audit".to_string(), 0)), Some(&6));
+        assert_eq!(next.len(), 3);
+    }
+
+    #[test]
+    fn file_segments_do_not_carry_a_checkpoint_field() {
+        let line = serde_json::to_string(&entry("a")).expect("serializes");
+        assert!(!line.contains("checkpoint"), "{line}");
     }
 
     #[test]

@@ -8,12 +8,18 @@
 //! <data-dir>/events/date=YYYY-MM-DD/hour=HH/*.parquet  segments (zstd Parquet, schema v1)
 //! <data-dir>/deadletter/                             records that could not be stored
 //! <data-dir>/quarantine/                             files found damaged on start
+//! <data-dir>/store.lock                              held while segments are published
 //! ```
 //!
 //! [`EventStore`] buffers events per event hour and writes a segment when a buffer is full or
 //! on [`EventStore::flush`]. A segment is visible once its manifest line is written; on
 //! [`EventStore::open`] the store finishes or undoes whatever a crash interrupted (see
 //! [`recover`]).
+//!
+//! Kafka workers write with [`EventStore::checkpoint`] instead: all buffered hours at once, as
+//! one [`Checkpoint`] that also records the offsets it completed. Several workers (processes)
+//! may share a data directory: publishing segments and recovery hold an exclusive lock on
+//! `store.lock`, so recovery never mistakes another worker's write in progress for a crash.
 
 pub mod manifest;
 pub mod segment;
@@ -27,11 +33,13 @@ use tracing::warn;
 use crate::batch::{EventBatchBuilder, RecordMeta};
 use crate::event::Event;
 use crate::schema::SCHEMA_VERSION;
-use manifest::{Manifest, SegmentEntry, SourceRange};
+use manifest::{Checkpoint, CheckpointLine, Manifest, PartitionRange, SegmentEntry, SourceRange};
 use segment::TEMP_PREFIX;
 
 /// Microseconds in an hour: segments never span two event hours.
 const HOUR_MICROS: i64 = 3_600_000_000;
+/// The lock file that serializes publishing and recovery between processes.
+pub const LOCK_FILE: &str = "store.lock";
 
 /// Why the store could not do what was asked. Every variant is an operator matter (disk,
 /// permissions, damaged files), never a bad record.
@@ -49,6 +57,17 @@ pub enum StoreError {
     Arrow(#[from] arrow_schema::ArrowError),
     #[error("damaged segment {path}: {reason}")]
     Corrupt { path: PathBuf, reason: String },
+    /// Another worker recorded offsets of a partition this checkpoint covers: this worker no
+    /// longer owns it and must drop what it buffered and resume from the manifest.
+    #[error(
+        "partition {topic}/{partition} moved on: the manifest resumes it at {recorded}, this checkpoint starts at {first_offset}; dropping the buffered events and resuming from the manifest"
+    )]
+    Fenced {
+        topic: String,
+        partition: i32,
+        recorded: i64,
+        first_offset: i64,
+    },
 }
 
 impl StoreError {
@@ -100,6 +119,9 @@ pub struct Recovery {
     pub quarantined: Vec<PathBuf>,
     /// Manifest lines that were not valid (cut short by a crash).
     pub bad_manifest_lines: usize,
+    /// Segments of a Kafka checkpoint whose write did not finish, removed: their records are
+    /// read again from Kafka.
+    pub abandoned: Vec<PathBuf>,
 }
 
 /// Buffers events per hour and writes them as segments.
@@ -120,7 +142,10 @@ impl EventStore {
         fs::create_dir_all(data_dir.join("events"))
             .map_err(|error| StoreError::io("creating the data directory", data_dir, error))?;
         let manifest = Manifest::new(data_dir);
-        let recovery = recover(data_dir, &manifest)?;
+        let recovery = {
+            let _lock = lock_store(data_dir)?;
+            recover(data_dir, &manifest)?
+        };
         Ok(EventStore {
             data_dir: data_dir.to_path_buf(),
             manifest,
@@ -175,6 +200,78 @@ impl EventStore {
         Ok(Vec::new())
     }
 
+    /// Approximate bytes buffered and not yet durable.
+    pub fn buffered_bytes(&self) -> usize {
+        self.buffers
+            .values()
+            .map(|buffer| buffer.builder.estimated_bytes())
+            .sum()
+    }
+
+    /// Drops every buffered event (a Kafka worker that lost its partitions reads them again).
+    pub fn discard(&mut self) {
+        self.buffers.clear();
+    }
+
+    /// Repairs whatever a crashed writer left (see [`recover`]) and returns where each Kafka
+    /// partition resumes: one past the last offset the manifest records as completed.
+    pub fn resume_offsets(&mut self) -> Result<BTreeMap<(String, i32), i64>, StoreError> {
+        let _lock = lock_store(&self.data_dir)?;
+        let recovery = recover(&self.data_dir, &self.manifest)?;
+        merge_recovery(&mut self.recovery, recovery);
+        Ok(self.manifest.load()?.next_offsets())
+    }
+
+    /// Writes every buffered hour as one checkpoint that completes `offsets`: the segments, then
+    /// their manifest lines in one append (or a checkpoint line when nothing is buffered).
+    /// Fails with [`StoreError::Fenced`], writing nothing, when the manifest already records a
+    /// partition past where `offsets` start (another worker took it over).
+    pub fn checkpoint(
+        &mut self,
+        offsets: Vec<PartitionRange>,
+    ) -> Result<Vec<SegmentEntry>, StoreError> {
+        let _lock = lock_store(&self.data_dir)?;
+        let recorded = self.manifest.load()?.next_offsets();
+        for range in &offsets {
+            if let Some(&next) = recorded.get(&(range.topic.clone(), range.partition))
+                && next != range.first_offset
+            {
+                return Err(StoreError::Fenced {
+                    topic: range.topic.clone(),
+                    partition: range.partition,
+                    recorded: next,
+                    first_offset: range.first_offset,
+                });
+            }
+        }
+        let hours: Vec<i64> = self
+            .buffers
+            .iter()
+            .filter(|(_, buffer)| !buffer.builder.is_empty())
+            .map(|(hour, _)| *hour)
+            .collect();
+        let created = chrono::Utc::now().timestamp_micros();
+        let checkpoint = Checkpoint {
+            id: self.next_segment_id(created),
+            segments: u32::try_from(hours.len()).unwrap_or(u32::MAX),
+            offsets,
+        };
+        self.buffers.retain(|hour, _| hours.contains(hour));
+        let mut written = Vec::new();
+        for hour in hours {
+            written.extend(self.write_buffer(hour, Some(&checkpoint))?);
+        }
+        if written.is_empty() {
+            self.manifest.append_checkpoint(&CheckpointLine {
+                checkpoint,
+                created,
+            })?;
+        } else {
+            self.manifest.append(&written)?;
+        }
+        Ok(written)
+    }
+
     /// Rows buffered and not yet durable.
     pub fn buffered_rows(&self) -> usize {
         self.buffers
@@ -202,6 +299,20 @@ impl EventStore {
     }
 
     fn write_hour(&mut self, hour: i64) -> Result<Option<SegmentEntry>, StoreError> {
+        let _lock = lock_store(&self.data_dir)?;
+        let entry = self.write_buffer(hour, None)?;
+        if let Some(entry) = &entry {
+            self.manifest.append(std::slice::from_ref(entry))?;
+        }
+        Ok(entry)
+    }
+
+    /// Writes one hour's buffer as a segment file, without its manifest line.
+    fn write_buffer(
+        &mut self,
+        hour: i64,
+        checkpoint: Option<&Checkpoint>,
+    ) -> Result<Option<SegmentEntry>, StoreError> {
         let Some(mut buffer) = self.buffers.remove(&hour) else {
             return Ok(None);
         };
@@ -230,10 +341,9 @@ impl EventStore {
                     last_offset,
                 })
                 .collect(),
+            checkpoint: checkpoint.cloned(),
         };
-        let entry = segment::write_segment(&self.data_dir, &batch, entry)?;
-        self.manifest.append(std::slice::from_ref(&entry))?;
-        Ok(Some(entry))
+        segment::write_segment(&self.data_dir, &batch, entry).map(Some)
     }
 
     /// Every durable segment, in manifest order.
@@ -242,11 +352,38 @@ impl EventStore {
     }
 }
 
+/// Takes the store's lock (blocking until no other process publishes or recovers). Released
+/// when the returned file is dropped, or when the process dies.
+fn lock_store(data_dir: &Path) -> Result<fs::File, StoreError> {
+    let path = data_dir.join(LOCK_FILE);
+    let file = fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&path)
+        .map_err(|error| StoreError::io("opening the store lock", &path, error))?;
+    file.lock()
+        .map_err(|error| StoreError::io("locking the store", &path, error))?;
+    Ok(file)
+}
+
+fn merge_recovery(total: &mut Recovery, more: Recovery) {
+    total.removed_temp.extend(more.removed_temp);
+    total.adopted.extend(more.adopted);
+    total.quarantined.extend(more.quarantined);
+    total.abandoned.extend(more.abandoned);
+    total.bad_manifest_lines = more.bad_manifest_lines;
+}
+
 /// Brings a data directory to a consistent state after a crash:
 /// - `.tmp-*` files (segments whose write never finished) are removed;
 /// - complete segments missing from the manifest (renamed, then the crash) are adopted from
-///   the entry in their footer;
+///   the entry in their footer — for a Kafka checkpoint, only when every segment of the
+///   checkpoint is there; the segments of a checkpoint cut short are removed, since their
+///   offsets were never recorded and are read again;
 /// - segment files that cannot be read are moved to `quarantine/` and reported.
+///
+/// Callers hold the store's lock.
 pub fn recover(data_dir: &Path, manifest: &Manifest) -> Result<Recovery, StoreError> {
     let loaded = manifest.load()?;
     let mut recovery = Recovery {
@@ -264,6 +401,7 @@ pub fn recover(data_dir: &Path, manifest: &Manifest) -> Result<Recovery, StoreEr
     let mut files = Vec::new();
     collect_files(&data_dir.join("events"), &mut files)?;
     let mut adopted = Vec::new();
+    let mut checkpoint_orphans: BTreeMap<String, Vec<(PathBuf, SegmentEntry)>> = BTreeMap::new();
     for path in files {
         let name = path
             .file_name()
@@ -287,6 +425,17 @@ pub fn recover(data_dir: &Path, manifest: &Manifest) -> Result<Recovery, StoreEr
             continue;
         }
         match segment::read_segment_entry(&path) {
+            Ok(entry) if entry.path == relative && entry.checkpoint.is_some() => {
+                let id = entry
+                    .checkpoint
+                    .as_ref()
+                    .map(|checkpoint| checkpoint.id.clone())
+                    .unwrap_or_default();
+                checkpoint_orphans
+                    .entry(id)
+                    .or_default()
+                    .push((path, entry));
+            }
             Ok(mut entry) if entry.path == relative => {
                 warn!(path = %path.display(), "adopting a segment missing from the manifest");
                 entry.path = relative;
@@ -297,6 +446,30 @@ pub fn recover(data_dir: &Path, manifest: &Manifest) -> Result<Recovery, StoreEr
                 let target = quarantine(data_dir, &path)?;
                 warn!(path = %path.display(), quarantined = %target.display(), "moved a damaged or unknown segment to quarantine");
                 recovery.quarantined.push(path);
+            }
+        }
+    }
+    for (id, orphans) in checkpoint_orphans {
+        let listed = loaded
+            .entries
+            .iter()
+            .filter(|entry| entry.checkpoint.as_ref().is_some_and(|c| c.id == id))
+            .count();
+        let expected = orphans
+            .first()
+            .and_then(|(_, entry)| entry.checkpoint.as_ref())
+            .map_or(0, |checkpoint| checkpoint.segments as usize);
+        if listed + orphans.len() >= expected {
+            for (path, entry) in orphans {
+                warn!(path = %path.display(), checkpoint = %id, "adopting a segment missing from the manifest");
+                adopted.push(entry);
+                recovery.adopted.push(path);
+            }
+        } else {
+            for (path, _) in orphans {
+                warn!(path = %path.display(), checkpoint = %id, "removing a segment of a checkpoint that did not finish; its records are read again");
+                fs::remove_file(&path).map_err(|error| StoreError::io("removing", &path, error))?;
+                recovery.abandoned.push(path);
             }
         }
     }
@@ -434,5 +607,154 @@ mod tests {
         assert_eq!(segments.len(), 1);
         assert_eq!(segments[0].rows, 1);
         assert_eq!(segments[0].sources, written[0].sources);
+    }
+
+    fn range(partition: i32, first_offset: i64, last_offset: i64) -> PartitionRange {
+        PartitionRange {
+            topic: "logs".to_string(),
+            partition,
+            first_offset,
+            last_offset,
+        }
+    }
+
+    fn next_of(store: &mut EventStore, partition: i32) -> Option<i64> {
+        store
+            .resume_offsets()
+            .expect("resume offsets")
+            .get(&("logs".to_string(), partition))
+            .copied()
+    }
+
+    #[test]
+    fn a_checkpoint_writes_every_hour_and_records_its_offsets() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let mut store = EventStore::open(dir.path(), FlushPolicy::default()).expect("open");
+        assert_eq!(next_of(&mut store, 0), None);
+        store
+            .append(&event_at(1), &meta("a"), "kafka:logs/0", 0)
+            .expect("append");
+        store
+            .append(&event_at(HOUR_MICROS + 1), &meta("b"), "kafka:logs/0", 2)
+            .expect("append");
+        let written = store
+            .checkpoint(vec![range(0, 0, 3), range(1, 7, 7)])
+            .expect("checkpoint");
+        assert_eq!(written.len(), 2);
+        assert!(
+            written
+                .iter()
+                .all(|entry| entry.checkpoint.as_ref().is_some_and(|c| c.segments == 2))
+        );
+        assert_eq!(store.buffered_rows(), 0);
+        assert_eq!(next_of(&mut store, 0), Some(4));
+        assert_eq!(next_of(&mut store, 1), Some(8));
+        // Nothing buffered (all dead-lettered): the offsets are still recorded.
+        store.checkpoint(vec![range(0, 4, 9)]).expect("checkpoint");
+        assert_eq!(next_of(&mut store, 0), Some(10));
+        let reopened = EventStore::open(dir.path(), FlushPolicy::default()).expect("reopen");
+        assert_eq!(reopened.segments().expect("manifest").len(), 2);
+    }
+
+    #[test]
+    fn a_checkpoint_starting_elsewhere_than_the_manifest_is_fenced() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let mut store = EventStore::open(dir.path(), FlushPolicy::default()).expect("open");
+        store.checkpoint(vec![range(0, 0, 9)]).expect("checkpoint");
+        store
+            .append(&event_at(1), &meta("a"), "kafka:logs/0", 5)
+            .expect("append");
+        let error = store.checkpoint(vec![range(0, 5, 5)]).expect_err("fenced");
+        assert!(
+            matches!(
+                error,
+                StoreError::Fenced {
+                    recorded: 10,
+                    first_offset: 5,
+                    ..
+                }
+            ),
+            "{error}"
+        );
+        assert_eq!(
+            store.segments().expect("manifest").len(),
+            0,
+            "nothing written"
+        );
+        store.discard();
+        assert_eq!(store.buffered_rows(), 0);
+    }
+
+    #[test]
+    fn recovery_adopts_complete_checkpoints_and_removes_partial_ones() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let mut store = EventStore::open(dir.path(), FlushPolicy::default()).expect("open");
+        store
+            .append(&event_at(1), &meta("a"), "kafka:logs/0", 0)
+            .expect("append");
+        store
+            .append(&event_at(HOUR_MICROS + 1), &meta("b"), "kafka:logs/0", 1)
+            .expect("append");
+        let complete = store.checkpoint(vec![range(0, 0, 1)]).expect("checkpoint");
+        store
+            .append(&event_at(1), &meta("c"), "kafka:logs/0", 2)
+            .expect("append");
+        store
+            .append(
+                &event_at(2 * HOUR_MICROS + 1),
+                &meta("d"),
+                "kafka:logs/0",
+                3,
+            )
+            .expect("append");
+        let partial = store.checkpoint(vec![range(0, 2, 3)]).expect("checkpoint");
+        // A crash before any manifest line of both checkpoints, and, for the second, after only
+        // one of its two segments was renamed into place.
+        fs::remove_file(dir.path().join(manifest::MANIFEST_FILE)).expect("remove manifest");
+        fs::remove_file(dir.path().join(&partial[1].path)).expect("remove a segment");
+
+        let mut store = EventStore::open(dir.path(), FlushPolicy::default()).expect("reopen");
+        assert_eq!(store.recovery().adopted.len(), 2);
+        assert_eq!(
+            store.recovery().abandoned,
+            [dir.path().join(&partial[0].path)]
+        );
+        assert!(!dir.path().join(&partial[0].path).exists());
+        let mut adopted: Vec<String> = store
+            .segments()
+            .expect("manifest")
+            .into_iter()
+            .map(|entry| entry.path)
+            .collect();
+        adopted.sort();
+        let mut expected: Vec<String> = complete.into_iter().map(|entry| entry.path).collect();
+        expected.sort();
+        assert_eq!(adopted, expected);
+        assert_eq!(
+            next_of(&mut store, 0),
+            Some(2),
+            "the partial checkpoint is read again"
+        );
+    }
+
+    #[test]
+    fn a_torn_manifest_append_is_completed_from_the_segment_footers() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let mut store = EventStore::open(dir.path(), FlushPolicy::default()).expect("open");
+        store
+            .append(&event_at(1), &meta("a"), "kafka:logs/0", 0)
+            .expect("append");
+        store
+            .append(&event_at(HOUR_MICROS + 1), &meta("b"), "kafka:logs/0", 1)
+            .expect("append");
+        store.checkpoint(vec![range(0, 0, 1)]).expect("checkpoint");
+        let manifest_path = dir.path().join(manifest::MANIFEST_FILE);
+        let text = fs::read_to_string(&manifest_path).expect("manifest");
+        let first_line = text.lines().next().expect("a line");
+        fs::write(&manifest_path, format!("{first_line}\n{{\"segm")).expect("tear");
+        let mut store = EventStore::open(dir.path(), FlushPolicy::default()).expect("reopen");
+        assert_eq!(store.recovery().adopted.len(), 1);
+        assert_eq!(store.segments().expect("manifest").len(), 2);
+        assert_eq!(next_of(&mut store, 0), Some(2));
     }
 }

@@ -62,11 +62,11 @@ mod sshd;
 mod sudo_su;
 
 use std::borrow::Cow;
-use std::net::IpAddr;
 
 use memchr::{memchr, memrchr};
 
 use crate::event::{Class, Event, Outcome, fill};
+pub(super) use crate::parse::ascii::{is_ip_address, trim, trim_end};
 
 /// Recognises the authentication or account message `message` written by `process` and
 /// annotates `event` with it. Returns whether the message was classified (its class set);
@@ -180,79 +180,6 @@ fn set_source<'a>(event: &mut Event<'a>, host: &'a str, port: Option<&str>) {
     if event.src_port.is_none() {
         event.src_port = port.and_then(|port| port.parse().ok());
     }
-}
-
-/// Whether `text` is an IPv4 or IPv6 address, exactly as `text.parse::<IpAddr>()` decides.
-/// Text of digits and dots can only be an IPv4 address, which is checked here directly.
-pub(super) fn is_ip_address(text: &str) -> bool {
-    match dotted_quad(text.as_bytes()) {
-        Some(valid) => valid,
-        None => text.parse::<IpAddr>().is_ok(),
-    }
-}
-
-/// For text made only of digits and dots, whether it is an IPv4 address. `None` for text with
-/// any other byte.
-fn dotted_quad(bytes: &[u8]) -> Option<bool> {
-    if is_dotted_quad(bytes) {
-        return Some(true);
-    }
-    bytes
-        .iter()
-        .all(|&byte| byte.is_ascii_digit() || byte == b'.')
-        .then_some(false)
-}
-
-/// Four decimal octets separated by dots, each at most 255 and without a leading zero (`0` is
-/// an octet, `00` and `01` are not), as the standard library reads IPv4.
-fn is_dotted_quad(bytes: &[u8]) -> bool {
-    let digit = |byte: u8| byte.wrapping_sub(b'0');
-    let mut octets = bytes.split(|&byte| byte == b'.');
-    for _ in 0..4 {
-        let valid = match octets.next() {
-            Some(&[only]) => digit(only) <= 9,
-            Some(&[first, second]) => (1..=9).contains(&digit(first)) && digit(second) <= 9,
-            Some(&[first, second, third]) => {
-                let (first, second, third) = (digit(first), digit(second), digit(third));
-                (1..=9).contains(&first)
-                    && second <= 9
-                    && third <= 9
-                    && u16::from(first) * 100 + u16::from(second) * 10 + u16::from(third) <= 255
-            }
-            _ => false,
-        };
-        if !valid {
-            return false;
-        }
-    }
-    octets.next().is_none()
-}
-
-/// `text.trim()`, without decoding characters when both ends are ASCII and not whitespace.
-pub(super) fn trim(text: &str) -> &str {
-    let bytes = text.as_bytes();
-    match (bytes.first(), bytes.last()) {
-        (Some(&first), Some(&last))
-            if is_ascii_non_whitespace(first) && is_ascii_non_whitespace(last) =>
-        {
-            text
-        }
-        _ => text.trim(),
-    }
-}
-
-/// `text.trim_end()`, without decoding characters when the end is ASCII and not whitespace.
-pub(super) fn trim_end(text: &str) -> &str {
-    match text.as_bytes().last() {
-        Some(&last) if is_ascii_non_whitespace(last) => text,
-        _ => text.trim_end(),
-    }
-}
-
-/// An ASCII byte that `char::is_whitespace` does not match (a whole character, never part of
-/// a multi-byte one).
-fn is_ascii_non_whitespace(byte: u8) -> bool {
-    byte.is_ascii() && !matches!(byte, b'\t'..=b'\r' | b' ')
 }
 
 /// The offset of the first `needle` in `haystack`. The needles searched for in messages are

@@ -4,19 +4,19 @@
 //! copies an [`Event`]'s fields into them, together with what only the pipeline knows about the
 //! record ([`RecordMeta`]). No per-record map or intermediate row is built.
 
+mod column;
+
+use std::borrow::Cow;
 use std::sync::Arc;
 
-use arrow_array::builder::{
-    Int32Builder, ListBuilder, MapBuilder, StringBuilder, StringDictionaryBuilder,
-    TimestampMicrosecondBuilder,
-};
-use arrow_array::cast::AsArray;
-use arrow_array::types::Int32Type;
-use arrow_array::{Array, ArrayRef, RecordBatch};
-use arrow_schema::ArrowError;
+use arrow_array::builder::{Int32Builder, ListBuilder, StringBuilder, TimestampMicrosecondBuilder};
+use arrow_array::{ArrayRef, MapArray, RecordBatch, StructArray};
+use arrow_buffer::{NullBufferBuilder, OffsetBuffer, ScalarBuffer};
+use arrow_schema::{ArrowError, DataType};
 
 use crate::event::{Event, Flag, Text};
 use crate::schema;
+use column::{DictionaryColumn, TextColumn};
 
 /// What the pipeline knows about the record an event came from.
 #[derive(Debug, Clone, Copy)]
@@ -37,33 +37,33 @@ pub struct RecordMeta<'r> {
 pub struct EventBatchBuilder {
     time: TimestampMicrosecondBuilder,
     ingest_time: TimestampMicrosecondBuilder,
-    event_id: StringBuilder,
-    service: StringDictionaryBuilder<Int32Type>,
-    host: StringDictionaryBuilder<Int32Type>,
-    format: StringDictionaryBuilder<Int32Type>,
-    class: StringDictionaryBuilder<Int32Type>,
-    activity: StringDictionaryBuilder<Int32Type>,
-    outcome: StringDictionaryBuilder<Int32Type>,
+    event_id: TextColumn,
+    service: DictionaryColumn,
+    host: DictionaryColumn,
+    format: DictionaryColumn,
+    class: DictionaryColumn,
+    activity: DictionaryColumn,
+    outcome: DictionaryColumn,
     severity: Int32Builder,
-    user: StringBuilder,
-    src_ip: StringBuilder,
+    user: TextColumn,
+    src_ip: TextColumn,
     src_port: Int32Builder,
-    dst_ip: StringBuilder,
+    dst_ip: TextColumn,
     dst_port: Int32Builder,
-    http_method: StringDictionaryBuilder<Int32Type>,
-    url: StringBuilder,
+    http_method: DictionaryColumn,
+    url: TextColumn,
     http_status: Int32Builder,
-    user_agent: StringBuilder,
-    process: StringBuilder,
-    command_line: StringBuilder,
-    resource: StringBuilder,
-    trace_id: StringBuilder,
-    span_id: StringBuilder,
-    request_id: StringBuilder,
-    session_id: StringBuilder,
-    message: StringBuilder,
-    raw: StringBuilder,
-    attrs: MapBuilder<StringBuilder, StringBuilder>,
+    user_agent: TextColumn,
+    process: TextColumn,
+    command_line: TextColumn,
+    resource: TextColumn,
+    trace_id: TextColumn,
+    span_id: TextColumn,
+    request_id: TextColumn,
+    session_id: TextColumn,
+    message: TextColumn,
+    raw: TextColumn,
+    attrs: AttrsColumn,
     flags: ListBuilder<StringBuilder>,
     rows: usize,
     bytes: usize,
@@ -87,56 +87,120 @@ impl Default for EventBatchBuilder {
     }
 }
 
-fn timestamp_builder() -> TimestampMicrosecondBuilder {
-    TimestampMicrosecondBuilder::new().with_timezone("UTC")
+fn timestamp_builder(rows: usize) -> TimestampMicrosecondBuilder {
+    TimestampMicrosecondBuilder::with_capacity(rows).with_timezone("UTC")
 }
 
-fn append_text(builder: &mut StringBuilder, value: &Text<'_>) {
-    builder.append_option(value.as_deref());
+fn append_text(column: &mut TextColumn, value: &Text<'_>) {
+    column.push_option(value.as_deref());
 }
 
-fn append_dictionary(builder: &mut StringDictionaryBuilder<Int32Type>, value: Option<&str>) {
-    match value {
-        Some(value) => {
-            builder.append_value(value);
+/// The `attrs` map column: per row, a run of (key, value) entries, or null when there are none.
+#[derive(Debug)]
+struct AttrsColumn {
+    keys: TextColumn,
+    values: TextColumn,
+    /// One more entry than rows: where each row's entries start, then the end.
+    offsets: Vec<i32>,
+    validity: NullBufferBuilder,
+}
+
+impl AttrsColumn {
+    fn with_capacity(rows: usize, entries: usize, key_bytes: usize, value_bytes: usize) -> Self {
+        let mut offsets = Vec::with_capacity(rows + 1);
+        offsets.push(0);
+        AttrsColumn {
+            keys: TextColumn::with_capacity(entries, key_bytes),
+            values: TextColumn::with_capacity(entries, value_bytes),
+            offsets,
+            validity: NullBufferBuilder::new(rows),
         }
-        None => builder.append_null(),
+    }
+
+    #[inline]
+    fn push(&mut self, attrs: &[(Cow<'_, str>, Cow<'_, str>)]) {
+        if attrs.is_empty() {
+            self.validity.append_null();
+        } else {
+            for (key, value) in attrs {
+                self.keys.push(key);
+                self.values.push(value);
+            }
+            self.validity.append_non_null();
+        }
+        // Entries never outnumber rows of `keys`, which `TextColumn` bounds by i32 offsets.
+        self.offsets
+            .push(i32::try_from(self.keys.len()).unwrap_or(i32::MAX));
+    }
+
+    /// The map so far as an array; the builder starts over, sized like this batch.
+    fn finish(&mut self) -> Result<MapArray, ArrowError> {
+        let rows = self.offsets.len() - 1;
+        let entries = self.keys.len();
+        // Size the next batch's key and value buffers like this one's.
+        let (key_bytes, value_bytes) = (self.keys.bytes(), self.values.bytes());
+        let mut taken = std::mem::replace(
+            self,
+            AttrsColumn::with_capacity(rows, entries, key_bytes, value_bytes),
+        );
+        let keys: ArrayRef = Arc::new(taken.keys.finish());
+        let values: ArrayRef = Arc::new(taken.values.finish());
+        let DataType::Map(entries_field, ordered) = schema::attrs_type() else {
+            return Err(ArrowError::SchemaError("attrs is not a map".into()));
+        };
+        let DataType::Struct(fields) = entries_field.data_type().clone() else {
+            return Err(ArrowError::SchemaError(
+                "attrs entries are not a struct".into(),
+            ));
+        };
+        let entries = StructArray::try_new(fields, vec![keys, values], None)?;
+        let offsets = OffsetBuffer::new(ScalarBuffer::from(taken.offsets));
+        MapArray::try_new(
+            entries_field,
+            offsets,
+            entries,
+            taken.validity.finish(),
+            ordered,
+        )
     }
 }
-
 impl EventBatchBuilder {
     pub fn new() -> Self {
+        Self::with_capacity(0)
+    }
+
+    fn with_capacity(rows: usize) -> Self {
         EventBatchBuilder {
-            time: timestamp_builder(),
-            ingest_time: timestamp_builder(),
-            event_id: StringBuilder::new(),
-            service: StringDictionaryBuilder::new(),
-            host: StringDictionaryBuilder::new(),
-            format: StringDictionaryBuilder::new(),
-            class: StringDictionaryBuilder::new(),
-            activity: StringDictionaryBuilder::new(),
-            outcome: StringDictionaryBuilder::new(),
-            severity: Int32Builder::new(),
-            user: StringBuilder::new(),
-            src_ip: StringBuilder::new(),
-            src_port: Int32Builder::new(),
-            dst_ip: StringBuilder::new(),
-            dst_port: Int32Builder::new(),
-            http_method: StringDictionaryBuilder::new(),
-            url: StringBuilder::new(),
-            http_status: Int32Builder::new(),
-            user_agent: StringBuilder::new(),
-            process: StringBuilder::new(),
-            command_line: StringBuilder::new(),
-            resource: StringBuilder::new(),
-            trace_id: StringBuilder::new(),
-            span_id: StringBuilder::new(),
-            request_id: StringBuilder::new(),
-            session_id: StringBuilder::new(),
-            message: StringBuilder::new(),
-            raw: StringBuilder::new(),
-            attrs: MapBuilder::new(None, StringBuilder::new(), StringBuilder::new()),
-            flags: ListBuilder::new(StringBuilder::new()),
+            time: timestamp_builder(rows),
+            ingest_time: timestamp_builder(rows),
+            event_id: TextColumn::with_capacity(rows, 0),
+            service: DictionaryColumn::with_capacity(rows),
+            host: DictionaryColumn::with_capacity(rows),
+            format: DictionaryColumn::with_capacity(rows),
+            class: DictionaryColumn::with_capacity(rows),
+            activity: DictionaryColumn::with_capacity(rows),
+            outcome: DictionaryColumn::with_capacity(rows),
+            severity: Int32Builder::with_capacity(rows),
+            user: TextColumn::new(),
+            src_ip: TextColumn::new(),
+            src_port: Int32Builder::with_capacity(rows),
+            dst_ip: TextColumn::new(),
+            dst_port: Int32Builder::with_capacity(rows),
+            http_method: DictionaryColumn::with_capacity(rows),
+            url: TextColumn::new(),
+            http_status: Int32Builder::with_capacity(rows),
+            user_agent: TextColumn::new(),
+            process: TextColumn::new(),
+            command_line: TextColumn::new(),
+            resource: TextColumn::new(),
+            trace_id: TextColumn::new(),
+            span_id: TextColumn::new(),
+            request_id: TextColumn::new(),
+            session_id: TextColumn::new(),
+            message: TextColumn::new(),
+            raw: TextColumn::new(),
+            attrs: AttrsColumn::with_capacity(rows, 0, 0, 0),
+            flags: ListBuilder::with_capacity(StringBuilder::new(), rows),
             rows: 0,
             bytes: 0,
             min_time: i64::MAX,
@@ -175,23 +239,21 @@ impl EventBatchBuilder {
         self.max_time = self.max_time.max(time);
         self.time.append_value(time);
         self.ingest_time.append_value(meta.ingest_time);
-        self.event_id.append_value(meta.event_id);
-        self.service.append_value(meta.service);
-        append_dictionary(&mut self.host, event.host.as_deref());
-        self.format.append_value(event.format);
-        self.class.append_value(event.class.as_str());
-        append_dictionary(&mut self.activity, event.activity.as_deref());
-        append_dictionary(
-            &mut self.outcome,
-            event.outcome.map(|outcome| outcome.as_str()),
-        );
+        self.event_id.push(meta.event_id);
+        self.service.push(meta.service);
+        self.host.push_option(event.host.as_deref());
+        self.format.push(event.format);
+        self.class.push(event.class.as_str());
+        self.activity.push_option(event.activity.as_deref());
+        self.outcome
+            .push_option(event.outcome.map(|outcome| outcome.as_str()));
         self.severity.append_option(event.severity);
         append_text(&mut self.user, &event.user);
         append_text(&mut self.src_ip, &event.src_ip);
         self.src_port.append_option(event.src_port);
         append_text(&mut self.dst_ip, &event.dst_ip);
         self.dst_port.append_option(event.dst_port);
-        append_dictionary(&mut self.http_method, event.http_method.as_deref());
+        self.http_method.push_option(event.http_method.as_deref());
         append_text(&mut self.url, &event.url);
         self.http_status.append_option(event.http_status);
         append_text(&mut self.user_agent, &event.user_agent);
@@ -204,22 +266,9 @@ impl EventBatchBuilder {
         append_text(&mut self.session_id, &event.session_id);
         append_text(&mut self.message, &event.message);
         let raw = event.raw.unwrap_or(meta.raw);
-        self.raw.append_value(raw);
+        self.raw.push(raw);
         self.bytes += raw.len() * 2 + 64;
-
-        if event.attrs.is_empty() {
-            self.attrs
-                .append(false)
-                .expect("a null map entry is always valid");
-        } else {
-            for (key, value) in &event.attrs {
-                self.attrs.keys().append_value(key);
-                self.attrs.values().append_value(value);
-            }
-            self.attrs
-                .append(true)
-                .expect("keys and values were appended in pairs");
-        }
+        self.attrs.push(&event.attrs);
 
         let time_missing = event.time.is_none();
         if event.flags.is_empty() && !time_missing && !meta.not_utf8 {
@@ -240,25 +289,27 @@ impl EventBatchBuilder {
         self.rows += 1;
     }
 
-    /// Takes the rows appended so far as a `RecordBatch` and starts over.
+    /// Takes the rows appended so far as a `RecordBatch` and starts over. Every column sizes
+    /// its buffers for a batch like this one, since the next is likely shaped the same.
     pub fn finish(&mut self) -> Result<RecordBatch, ArrowError> {
+        let rows = self.rows;
         let columns: Vec<ArrayRef> = vec![
             Arc::new(self.time.finish()),
             Arc::new(self.ingest_time.finish()),
             Arc::new(self.event_id.finish()),
-            Arc::new(self.service.finish()),
-            Arc::new(self.host.finish()),
-            Arc::new(self.format.finish()),
-            Arc::new(self.class.finish()),
-            Arc::new(self.activity.finish()),
-            Arc::new(self.outcome.finish()),
+            Arc::new(self.service.finish()?),
+            Arc::new(self.host.finish()?),
+            Arc::new(self.format.finish()?),
+            Arc::new(self.class.finish()?),
+            Arc::new(self.activity.finish()?),
+            Arc::new(self.outcome.finish()?),
             Arc::new(self.severity.finish()),
             Arc::new(self.user.finish()),
             Arc::new(self.src_ip.finish()),
             Arc::new(self.src_port.finish()),
             Arc::new(self.dst_ip.finish()),
             Arc::new(self.dst_port.finish()),
-            Arc::new(self.http_method.finish()),
+            Arc::new(self.http_method.finish()?),
             Arc::new(self.url.finish()),
             Arc::new(self.http_status.finish()),
             Arc::new(self.user_agent.finish()),
@@ -271,79 +322,25 @@ impl EventBatchBuilder {
             Arc::new(self.session_id.finish()),
             Arc::new(self.message.finish()),
             Arc::new(self.raw.finish()),
-            Arc::new(self.attrs.finish()),
+            Arc::new(self.attrs.finish()?),
             Arc::new(self.flags.finish()),
         ];
-        let batch = RecordBatch::try_new(schema::schema(), columns)?;
-        // The next batch is likely shaped like this one: size every buffer for it up front, so
-        // appending never regrows (and copies) a buffer.
-        *self = EventBatchBuilder::presized_like(&batch);
-        Ok(batch)
-    }
-
-    /// A builder whose buffers can hold a batch like `batch` without growing.
-    fn presized_like(batch: &RecordBatch) -> EventBatchBuilder {
-        let rows = batch.num_rows();
-        let value_bytes = |name: &str| {
-            batch
-                .column_by_name(name)
-                .and_then(|column| column.as_string_opt::<i32>())
-                .map_or(0, |strings| strings.value_data().len())
-        };
-        let text = |name: &str| StringBuilder::with_capacity(rows, value_bytes(name));
-        let dictionary = || StringDictionaryBuilder::with_capacity(rows, 64, 1024);
-        let (attr_entries, attr_key_bytes, attr_value_bytes) = batch
-            .column_by_name(schema::ATTRS)
-            .and_then(|column| column.as_map_opt())
-            .map_or((0, 0, 0), |map| {
-                let bytes = |array: &ArrayRef| {
-                    array
-                        .as_string_opt::<i32>()
-                        .map_or(0, |strings| strings.value_data().len())
-                };
-                (map.keys().len(), bytes(map.keys()), bytes(map.values()))
-            });
-        EventBatchBuilder {
-            time: TimestampMicrosecondBuilder::with_capacity(rows).with_timezone("UTC"),
-            ingest_time: TimestampMicrosecondBuilder::with_capacity(rows).with_timezone("UTC"),
-            event_id: text(schema::EVENT_ID),
-            service: dictionary(),
-            host: dictionary(),
-            format: dictionary(),
-            class: dictionary(),
-            activity: dictionary(),
-            outcome: dictionary(),
-            severity: Int32Builder::with_capacity(rows),
-            user: text(schema::USER),
-            src_ip: text(schema::SRC_IP),
-            src_port: Int32Builder::with_capacity(rows),
-            dst_ip: text(schema::DST_IP),
-            dst_port: Int32Builder::with_capacity(rows),
-            http_method: dictionary(),
-            url: text(schema::URL),
-            http_status: Int32Builder::with_capacity(rows),
-            user_agent: text(schema::USER_AGENT),
-            process: text(schema::PROCESS),
-            command_line: text(schema::COMMAND_LINE),
-            resource: text(schema::RESOURCE),
-            trace_id: text(schema::TRACE_ID),
-            span_id: text(schema::SPAN_ID),
-            request_id: text(schema::REQUEST_ID),
-            session_id: text(schema::SESSION_ID),
-            message: text(schema::MESSAGE),
-            raw: text(schema::RAW),
-            attrs: MapBuilder::with_capacity(
-                None,
-                StringBuilder::with_capacity(attr_entries, attr_key_bytes),
-                StringBuilder::with_capacity(attr_entries, attr_value_bytes),
-                rows,
-            ),
-            flags: ListBuilder::with_capacity(StringBuilder::new(), rows),
-            rows: 0,
-            bytes: 0,
-            min_time: i64::MAX,
-            max_time: i64::MIN,
+        self.time = timestamp_builder(rows);
+        self.ingest_time = timestamp_builder(rows);
+        for column in [
+            &mut self.severity,
+            &mut self.src_port,
+            &mut self.dst_port,
+            &mut self.http_status,
+        ] {
+            *column = Int32Builder::with_capacity(rows);
         }
+        self.flags = ListBuilder::with_capacity(StringBuilder::new(), rows);
+        self.rows = 0;
+        self.bytes = 0;
+        self.min_time = i64::MAX;
+        self.max_time = i64::MIN;
+        RecordBatch::try_new(schema::schema(), columns)
     }
 }
 

@@ -1,0 +1,197 @@
+//! Column builders shaped for ingest's append pattern.
+//!
+//! Ingest's dictionary columns (`service`, `format`, `class`, ...) nearly always repeat the
+//! previous row's value, and Arrow's dictionary builder hashes every value it is given:
+//! [`DictionaryColumn`] remembers the last entry and hashes only on a change. Its keys become an
+//! Arrow array once per batch, checked against the values, so a malformed column is an error,
+//! never undefined data.
+//!
+//! Each builder sizes its next batch like the one it just finished, so steady-state appends do
+//! not regrow (and copy) a buffer.
+
+use std::sync::Arc;
+
+use arrow_array::builder::{ArrayBuilder, StringBuilder};
+use arrow_array::types::Int32Type;
+use arrow_array::{DictionaryArray, Int32Array, StringArray};
+use arrow_buffer::{NullBufferBuilder, ScalarBuffer};
+use arrow_schema::ArrowError;
+use rustc_hash::FxHashMap;
+
+/// A `Utf8` column. Arrow's builder is already lean for plain text; this adds only the sizing
+/// of the next batch.
+#[derive(Debug)]
+pub(super) struct TextColumn(StringBuilder);
+
+impl TextColumn {
+    pub(super) fn with_capacity(rows: usize, bytes: usize) -> Self {
+        TextColumn(StringBuilder::with_capacity(rows, bytes))
+    }
+
+    pub(super) fn new() -> Self {
+        Self::with_capacity(0, 0)
+    }
+
+    /// Rows appended.
+    pub(super) fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    /// Bytes of text appended.
+    pub(super) fn bytes(&self) -> usize {
+        self.0.values_slice().len()
+    }
+
+    #[inline]
+    pub(super) fn push(&mut self, value: &str) {
+        self.0.append_value(value);
+    }
+
+    #[inline]
+    pub(super) fn push_option(&mut self, value: Option<&str>) {
+        self.0.append_option(value);
+    }
+
+    /// The value of row `row`, as appended.
+    fn value(&self, row: usize) -> &[u8] {
+        let offsets = self.0.offsets_slice();
+        let start = offsets[row] as usize;
+        let end = offsets[row + 1] as usize;
+        &self.0.values_slice()[start..end]
+    }
+
+    /// The column so far as an array; the builder starts over, sized like this batch.
+    pub(super) fn finish(&mut self) -> StringArray {
+        let fresh = TextColumn::with_capacity(self.len(), self.bytes());
+        std::mem::replace(self, fresh).0.finish()
+    }
+}
+
+/// A `Dictionary<Int32, Utf8>` column for low-cardinality text.
+#[derive(Debug)]
+pub(super) struct DictionaryColumn {
+    keys: Vec<i32>,
+    validity: NullBufferBuilder,
+    /// Distinct values, in order of first appearance: key `k` is row `k`.
+    values: TextColumn,
+    lookup: FxHashMap<Box<str>, i32>,
+    /// The key appended last: most rows repeat it.
+    last: Option<i32>,
+}
+
+impl DictionaryColumn {
+    pub(super) fn with_capacity(rows: usize) -> Self {
+        DictionaryColumn {
+            keys: Vec::with_capacity(rows),
+            validity: NullBufferBuilder::new(rows),
+            values: TextColumn::with_capacity(16, 256),
+            lookup: FxHashMap::default(),
+            last: None,
+        }
+    }
+
+    #[cfg(test)]
+    pub(super) fn new() -> Self {
+        Self::with_capacity(0)
+    }
+
+    #[inline]
+    pub(super) fn push(&mut self, value: &str) {
+        let key = match self.last {
+            Some(last) if self.values.value(last as usize) == value.as_bytes() => last,
+            _ => self.key_of(value),
+        };
+        self.last = Some(key);
+        self.keys.push(key);
+        self.validity.append_non_null();
+    }
+
+    #[inline]
+    pub(super) fn push_option(&mut self, value: Option<&str>) {
+        match value {
+            Some(value) => self.push(value),
+            None => {
+                self.keys.push(0);
+                self.validity.append_null();
+            }
+        }
+    }
+
+    fn key_of(&mut self, value: &str) -> i32 {
+        if let Some(&key) = self.lookup.get(value) {
+            return key;
+        }
+        // A batch never holds more than i32::MAX rows, so neither more distinct values.
+        let key = i32::try_from(self.values.len()).unwrap_or(i32::MAX);
+        self.values.push(value);
+        self.lookup.insert(value.into(), key);
+        key
+    }
+
+    /// The column so far as an array; the builder starts over, sized like this batch.
+    pub(super) fn finish(&mut self) -> Result<DictionaryArray<Int32Type>, ArrowError> {
+        let fresh = DictionaryColumn::with_capacity(self.keys.len());
+        let DictionaryColumn {
+            keys,
+            mut validity,
+            mut values,
+            ..
+        } = std::mem::replace(self, fresh);
+        let keys = Int32Array::try_new(ScalarBuffer::from(keys), validity.finish())?;
+        DictionaryArray::try_new(keys, Arc::new(values.finish()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use arrow_array::Array;
+    use arrow_array::cast::AsArray;
+
+    use super::*;
+
+    #[test]
+    fn text_columns_keep_values_and_nulls() {
+        let mut column = TextColumn::new();
+        column.push("alice");
+        column.push_option(None);
+        column.push("");
+        column.push_option(Some("bob"));
+        let array = column.finish();
+        assert_eq!(array.len(), 4);
+        assert_eq!(array.value(0), "alice");
+        assert!(array.is_null(1));
+        assert!(array.is_valid(2));
+        assert_eq!(array.value(2), "");
+        assert_eq!(array.value(3), "bob");
+        assert_eq!(column.len(), 0, "finish starts over");
+        column.push("again");
+        assert_eq!(column.finish().value(0), "again");
+    }
+
+    #[test]
+    fn dictionary_columns_share_repeated_values() {
+        let mut column = DictionaryColumn::new();
+        for value in ["auth", "auth", "gateway", "auth", "gateway"] {
+            column.push(value);
+        }
+        column.push_option(None);
+        let array = column.finish().expect("valid");
+        assert_eq!(array.len(), 6);
+        assert_eq!(array.values().len(), 2, "two distinct values");
+        let values = array.values().as_string::<i32>();
+        let decoded: Vec<Option<&str>> = (0..5)
+            .map(|row| Some(values.value(array.keys().value(row) as usize)))
+            .collect();
+        assert_eq!(
+            decoded,
+            ["auth", "auth", "gateway", "auth", "gateway"].map(Some)
+        );
+        assert!(array.is_null(5));
+    }
+
+    #[test]
+    fn an_empty_column_is_a_valid_empty_array() {
+        assert_eq!(TextColumn::new().finish().len(), 0);
+        assert_eq!(DictionaryColumn::new().finish().expect("valid").len(), 0);
+    }
+}

@@ -1,0 +1,146 @@
+//! Partition assignment and revocation, handled explicitly in the consumer's rebalance
+//! callback:
+//!
+//! - on **assign**, the worker repairs whatever a crashed writer left in the store, reads the
+//!   manifest's next offset for each partition and starts each partition there (the beginning
+//!   for partitions the manifest never saw) — Kafka's committed offsets are not consulted;
+//! - on **revoke**, it writes a checkpoint of everything read, commits, and only then gives
+//!   the partitions up.
+//!
+//! The group uses the eager protocol (`range`), so every rebalance revokes all partitions
+//! before assigning the new set.
+
+use std::sync::{Mutex, MutexGuard, PoisonError};
+use std::time::Instant;
+
+use rdkafka::TopicPartitionList;
+use rdkafka::client::ClientContext;
+use rdkafka::config::RDKafkaLogLevel;
+use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer, ConsumerContext};
+use rdkafka::error::KafkaError;
+use rdkafka::types::RDKafkaRespErr;
+use tracing::{debug, error, info, warn};
+
+use super::KafkaSourceError;
+use super::worker::Worker;
+
+/// The consumer's context: the worker's state behind a lock, taken by the poll loop between
+/// polls and by the rebalance callback during them.
+pub struct WorkerContext {
+    worker: Mutex<Worker>,
+}
+
+impl std::fmt::Debug for WorkerContext {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        formatter
+            .debug_struct("WorkerContext")
+            .finish_non_exhaustive()
+    }
+}
+
+impl WorkerContext {
+    pub fn new(worker: Worker) -> Self {
+        WorkerContext {
+            worker: Mutex::new(worker),
+        }
+    }
+
+    /// The worker's state. A panic elsewhere never leaves it half-updated in a way that loses
+    /// data (the manifest decides), so a poisoned lock is taken over.
+    pub fn worker(&self) -> MutexGuard<'_, Worker> {
+        self.worker.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn assign(&self, consumer: &BaseConsumer<WorkerContext>, assigned: &mut TopicPartitionList) {
+        let mut worker = self.worker();
+        worker.metrics.rebalances += 1;
+        worker.last_activity = Instant::now();
+        let resume = match worker.ingestor.store_mut().resume_offsets() {
+            Ok(resume) => resume,
+            Err(error) => {
+                error!(%error, "cannot read the manifest to resume the assigned partitions");
+                worker.fatal = Some(KafkaSourceError::Ingest(error.into()));
+                return;
+            }
+        };
+        if let Err(error) = worker.progress.assign(assigned, &resume) {
+            worker.fatal = Some(KafkaSourceError::Client(error));
+            return;
+        }
+        let partitions: Vec<String> = assigned
+            .elements()
+            .iter()
+            .map(|element| {
+                format!(
+                    "{}/{}@{:?}",
+                    element.topic(),
+                    element.partition(),
+                    element.offset()
+                )
+            })
+            .collect();
+        info!(partitions = %partitions.join(","), "assigned partitions, resuming from the manifest");
+        drop(worker);
+        if let Err(error) = consumer.assign(assigned) {
+            self.worker().fatal = Some(KafkaSourceError::Client(error));
+        }
+    }
+
+    fn revoke(&self, consumer: &BaseConsumer<WorkerContext>) {
+        let mut worker = self.worker();
+        worker.metrics.rebalances += 1;
+        worker.last_activity = Instant::now();
+        if let Err(error) = worker.checkpoint(consumer, CommitMode::Sync, true) {
+            error!(%error, "cannot record what was read before giving partitions up; it is read again");
+            worker.metrics.dropped_pending();
+            worker.ingestor.discard_buffered();
+            worker.fatal.get_or_insert(error);
+        }
+        worker.progress.clear();
+        info!("revoked partitions after recording what was read");
+        drop(worker);
+        if let Err(error) = consumer.unassign() {
+            warn!(%error, "cannot unassign revoked partitions");
+        }
+    }
+}
+
+impl ClientContext for WorkerContext {
+    fn log(&self, level: RDKafkaLogLevel, facility: &str, message: &str) {
+        match level {
+            RDKafkaLogLevel::Emerg
+            | RDKafkaLogLevel::Alert
+            | RDKafkaLogLevel::Critical
+            | RDKafkaLogLevel::Error => error!(facility, "librdkafka: {message}"),
+            RDKafkaLogLevel::Warning => warn!(facility, "librdkafka: {message}"),
+            RDKafkaLogLevel::Notice | RDKafkaLogLevel::Info => {
+                info!(facility, "librdkafka: {message}")
+            }
+            RDKafkaLogLevel::Debug => debug!(facility, "librdkafka: {message}"),
+        }
+    }
+
+    fn error(&self, error: KafkaError, reason: &str) {
+        warn!(%error, reason, "kafka client error; the client retries");
+    }
+}
+
+impl ConsumerContext for WorkerContext {
+    fn rebalance(
+        &self,
+        consumer: &BaseConsumer<Self>,
+        error: RDKafkaRespErr,
+        partitions: &mut TopicPartitionList,
+    ) {
+        match error {
+            RDKafkaRespErr::RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS => {
+                self.assign(consumer, partitions)
+            }
+            RDKafkaRespErr::RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS => self.revoke(consumer),
+            other => {
+                warn!(error = ?other, "rebalance failed; giving partitions up");
+                self.revoke(consumer);
+            }
+        }
+    }
+}

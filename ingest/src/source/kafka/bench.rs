@@ -1,0 +1,367 @@
+//! Throughput and latency of a Kafka worker, broker → normalized → durable Parquet, with
+//! librdkafka's in-process mock cluster as the broker (tansu serves only about 20-27k records/s
+//! of this size on the development machine, less than weft reads), and the same throughput
+//! against a real broker when `WEFT_BENCH_BROKER` names one. Run by `scripts/bench-kafka`;
+//! ignored by the test suite.
+//!
+//! Phase 1 produces `WEFT_BENCH_RECORDS` (default 600,000) JSON records of about 800 bytes into
+//! a 32-partition topic while one worker reads them, and measures how fast they become durable.
+//! The mock cluster keeps only about 5 MB per partition, so the producer stays at most 100,000
+//! records ahead of what is durable (the worker flushes every 16 MiB here); with tansu the
+//! records are preloaded. Phase 2 produces
+//! records at `WEFT_BENCH_RATE` per second (default 20,000) for 10 s into a second topic while the
+//! worker runs, and measures each record's time from produce to durable (its segment listed in
+//! the manifest). Peak RSS is the whole process's, mock broker and its copy of the data included.
+
+use std::collections::HashSet;
+use std::fs;
+use std::path::Path;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use arrow_array::cast::AsArray;
+use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+use rdkafka::ClientConfig;
+use rdkafka::mocking::MockCluster;
+use rdkafka::producer::{BaseProducer, BaseRecord, Producer};
+
+use super::config::KafkaConfig;
+use super::{KafkaRun, KafkaSummary};
+use crate::config::IngestConfig;
+use crate::pipeline::IngestOptions;
+use crate::store::FlushPolicy;
+
+fn env_or(name: &str, default: u64) -> u64 {
+    std::env::var(name)
+        .ok()
+        .and_then(|value| value.parse().ok())
+        .unwrap_or(default)
+}
+
+fn now_micros() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|since| since.as_micros() as i64)
+        .unwrap_or(0)
+}
+
+/// An RFC 3339 UTC timestamp with microseconds.
+fn rfc3339(micros: i64) -> String {
+    let seconds = micros.div_euclid(1_000_000);
+    let fraction = micros.rem_euclid(1_000_000);
+    let days = seconds.div_euclid(86_400);
+    let second_of_day = seconds.rem_euclid(86_400);
+    // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1_460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!(
+        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}.{fraction:06}Z",
+        second_of_day / 3_600,
+        (second_of_day / 60) % 60,
+        second_of_day % 60
+    )
+}
+
+/// A CloudTrail-like JSON record of about 800 bytes.
+fn record(index: u64, time: &str) -> String {
+    format!(
+        r#"{{"eventVersion":"1.08","userIdentity":{{"type":"AssumedRole","principalId":"AROAEXAMPLE{index:08}:session","arn":"arn:aws:sts::123456789012:assumed-role/deploy/session-{index}","accountId":"123456789012","accessKeyId":"ASIAEXAMPLE{:08}"}},"eventTime":"{time}","eventSource":"s3.amazonaws.com","eventName":"GetObject","awsRegion":"eu-west-1","sourceIPAddress":"10.{}.{}.{}","userAgent":"aws-sdk-go-v2/1.30.3 os/linux lang/go#1.22.5 md/GOOS#linux api/s3#1.58.2","requestParameters":{{"bucketName":"platform-artifacts","key":"releases/service-{}/build-{index}.tar.gz","Host":"platform-artifacts.s3.eu-west-1.amazonaws.com"}},"responseElements":null,"requestID":"REQ{index:016}","eventID":"e{index:031}","readOnly":true,"eventType":"AwsApiCall","managementEvent":false,"recipientAccountId":"123456789012","eventCategory":"Data","tlsDetails":{{"tlsVersion":"TLSv1.3","cipherSuite":"TLS_AES_128_GCM_SHA256"}}}}"#,
+        index % 100_000_000,
+        (index / 65_536) % 256,
+        (index / 256) % 256,
+        index % 256,
+        index % 40
+    )
+}
+
+fn new_producer(brokers: &str) -> BaseProducer {
+    ClientConfig::new()
+        .set("bootstrap.servers", brokers)
+        .set("linger.ms", "20")
+        .set("batch.num.messages", "10000")
+        .set("queue.buffering.max.messages", "1000000")
+        .set("queue.buffering.max.kbytes", "1048576")
+        .create()
+        .expect("producer")
+}
+
+fn send(producer: &BaseProducer, topic: &str, payload: &str) {
+    let mut pending = BaseRecord::<(), str>::to(topic).payload(payload);
+    loop {
+        match producer.send(pending) {
+            Ok(()) => return,
+            Err((_, returned)) => {
+                pending = returned;
+                producer.poll(Duration::from_millis(5));
+            }
+        }
+    }
+}
+
+/// Rows of every segment listed in the manifest that are not in `seen`, with their event
+/// times, and marks them seen.
+fn new_segments(data_dir: &Path, seen: &mut HashSet<String>) -> Vec<(String, Vec<i64>)> {
+    let Ok(manifest) = fs::read_to_string(data_dir.join("manifest.jsonl")) else {
+        return Vec::new();
+    };
+    let mut found = Vec::new();
+    for line in manifest.lines() {
+        let Ok(entry) = serde_json::from_str::<serde_json::Value>(line) else {
+            continue;
+        };
+        let Some(path) = entry["path"].as_str() else {
+            continue;
+        };
+        if !seen.insert(path.to_string()) {
+            continue;
+        }
+        let file = fs::File::open(data_dir.join(path)).expect("segment");
+        let reader = ParquetRecordBatchReaderBuilder::try_new(file)
+            .expect("parquet")
+            .build()
+            .expect("reader");
+        let mut times = Vec::new();
+        for batch in reader {
+            let batch = batch.expect("batch");
+            let column = batch.column_by_name("time").expect("time column");
+            let column = column
+                .as_primitive_opt::<arrow_array::types::TimestampMicrosecondType>()
+                .expect("time is microseconds");
+            times.extend((0..column.len()).map(|index| column.value(index)));
+        }
+        found.push((path.to_string(), times));
+    }
+    found
+}
+
+fn peak_rss_mib() -> f64 {
+    let status = fs::read_to_string("/proc/self/status").unwrap_or_default();
+    status
+        .lines()
+        .find_map(|line| line.strip_prefix("VmHWM:"))
+        .and_then(|value| value.split_whitespace().next())
+        .and_then(|kib| kib.parse::<f64>().ok())
+        .map_or(0.0, |kib| kib / 1024.0)
+}
+
+/// A worker running in a thread over `topics`, until `stop` is set.
+fn start_worker(
+    brokers: &str,
+    topics: &[&str],
+    group: &str,
+    data_dir: &Path,
+    stop: Arc<AtomicBool>,
+    flush_bytes: usize,
+) -> std::thread::JoinHandle<Result<KafkaSummary, super::KafkaSourceError>> {
+    let settings = KafkaConfig {
+        brokers: Some(brokers.to_string()),
+        topics: topics.iter().map(|topic| topic.to_string()).collect(),
+        group: Some(group.to_string()),
+        flush_bytes,
+        ..KafkaConfig::default()
+    }
+    .build([])
+    .expect("settings");
+    let data_dir = data_dir.to_path_buf();
+    std::thread::spawn(move || {
+        super::run(KafkaRun {
+            data_dir: &data_dir,
+            settings,
+            ingest: IngestOptions {
+                format: None,
+                service: None,
+                config: IngestConfig::default(),
+                flush: FlushPolicy::default(),
+            },
+            until_idle: None,
+            stop: &stop,
+        })
+    })
+}
+
+/// Produces `total` records to `topic`; returns their bytes.
+fn preload(brokers: &str, topic: &str, total: u64) -> u64 {
+    let started = Instant::now();
+    let producer = new_producer(brokers);
+    let time = rfc3339(now_micros());
+    let mut bytes: u64 = 0;
+    for index in 0..total {
+        let payload = record(index, &time);
+        bytes += payload.len() as u64;
+        send(&producer, topic, &payload);
+        if index % 10_000 == 0 {
+            producer.poll(Duration::ZERO);
+        }
+    }
+    producer.flush(Duration::from_secs(600)).expect("preloaded");
+    eprintln!(
+        "preloaded {total} records ({:.0} bytes each) in {:.1} s",
+        bytes as f64 / total as f64,
+        started.elapsed().as_secs_f64()
+    );
+    bytes
+}
+
+/// Waits until `total` events are durable; returns events/s from the first segment on.
+fn backlog_rate(
+    data_dir: &Path,
+    seen: &mut HashSet<String>,
+    total: u64,
+    durable: &AtomicU64,
+) -> (f64, u64) {
+    let mut stored: u64 = 0;
+    let mut first: Option<(Instant, u64)> = None;
+    let deadline = Instant::now() + Duration::from_secs(1_800);
+    while stored < total {
+        assert!(Instant::now() < deadline, "backlog not stored in time");
+        for (_, times) in new_segments(data_dir, seen) {
+            stored += times.len() as u64;
+            durable.store(stored, Ordering::Relaxed);
+            if first.is_none() {
+                first = Some((Instant::now(), stored));
+            }
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let (started, first_rows) = first.expect("a first segment");
+    let measured = total - first_rows;
+    (measured as f64 / started.elapsed().as_secs_f64(), measured)
+}
+
+#[test]
+#[ignore = "a benchmark: run scripts/bench-kafka"]
+fn kafka_worker_throughput_with_a_real_broker() {
+    let Ok(brokers) = std::env::var("WEFT_BENCH_BROKER") else {
+        panic!("WEFT_BENCH_BROKER names the broker (scripts/bench-kafka starts tansu)");
+    };
+    let topic = std::env::var("WEFT_BENCH_TOPIC").unwrap_or_else(|_| "bench".to_string());
+    let total = env_or("WEFT_BENCH_RECORDS", 200_000);
+    let bytes = preload(&brokers, &topic, total);
+    let dir = tempfile::tempdir().expect("temp dir");
+    let data_dir = dir.path().join("data");
+    let stop = Arc::new(AtomicBool::new(false));
+    let worker = start_worker(
+        &brokers,
+        &[&topic],
+        "bench",
+        &data_dir,
+        stop.clone(),
+        64 * 1024 * 1024,
+    );
+    let (events_per_second, measured) =
+        backlog_rate(&data_dir, &mut HashSet::new(), total, &AtomicU64::new(0));
+    stop.store(true, Ordering::Relaxed);
+    worker.join().expect("worker thread").expect("worker ran");
+    println!(
+        "kafka ingest (real broker {brokers}, 1 worker, ~{:.0} B JSON records): {events_per_second:.0} events/s, {:.1} MB/s over {measured} backlog records; peak RSS {:.0} MiB",
+        bytes as f64 / total as f64,
+        events_per_second * (bytes as f64 / total as f64) / 1e6,
+        peak_rss_mib()
+    );
+}
+
+#[test]
+#[ignore = "a benchmark: run scripts/bench-kafka"]
+fn kafka_worker_throughput_and_latency_with_the_mock_cluster() {
+    let total = env_or("WEFT_BENCH_RECORDS", 600_000);
+    let rate = env_or("WEFT_BENCH_RATE", 20_000);
+    let cluster = MockCluster::new(1).expect("mock cluster");
+    cluster.create_topic("bench", 32, 1).expect("topic");
+    cluster.create_topic("live", 32, 1).expect("topic");
+    let brokers = cluster.bootstrap_servers();
+
+    let durable = Arc::new(AtomicU64::new(0));
+    let record_bytes = record(0, &rfc3339(now_micros())).len() as u64;
+    let bytes = record_bytes * total;
+    let feeding = {
+        let brokers = brokers.clone();
+        let durable = durable.clone();
+        std::thread::spawn(move || {
+            let producer = new_producer(&brokers);
+            let time = rfc3339(now_micros());
+            for index in 0..total {
+                while index > durable.load(Ordering::Relaxed) + 100_000 {
+                    producer.poll(Duration::from_millis(5));
+                }
+                send(&producer, "bench", &record(index, &time));
+                if index % 1_000 == 0 {
+                    producer.poll(Duration::ZERO);
+                }
+            }
+            producer.flush(Duration::from_secs(60)).expect("flushed");
+        })
+    };
+
+    let dir = tempfile::tempdir().expect("temp dir");
+    let data_dir = dir.path().join("data");
+    let stop = Arc::new(AtomicBool::new(false));
+    let worker = start_worker(
+        &brokers,
+        &["bench", "live"],
+        "bench",
+        &data_dir,
+        stop.clone(),
+        16 * 1024 * 1024,
+    );
+
+    // Phase 1: the backlog.
+    let mut seen = HashSet::new();
+    let (events_per_second, measured) = backlog_rate(&data_dir, &mut seen, total, &durable);
+    feeding.join().expect("producer thread");
+    let mb_per_second = events_per_second * (bytes as f64 / total as f64) / 1e6;
+    let rss_backlog = peak_rss_mib();
+
+    // Phase 2: records produced at a steady rate, latency from produce to durable.
+    let live_total = rate * 10;
+    let producing = {
+        let brokers = brokers.clone();
+        std::thread::spawn(move || {
+            let producer = new_producer(&brokers);
+            let started = Instant::now();
+            for index in 0..live_total {
+                let due = started + Duration::from_secs_f64(index as f64 / rate as f64);
+                if let Some(wait) = due.checked_duration_since(Instant::now()) {
+                    std::thread::sleep(wait);
+                }
+                send(&producer, "live", &record(index, &rfc3339(now_micros())));
+                producer.poll(Duration::ZERO);
+            }
+            producer.flush(Duration::from_secs(60)).expect("flushed");
+        })
+    };
+    let mut latencies: Vec<i64> = Vec::new();
+    let deadline = Instant::now() + Duration::from_secs(120);
+    while (latencies.len() as u64) < live_total {
+        assert!(Instant::now() < deadline, "live records not stored in time");
+        let observed = now_micros();
+        for (_, times) in new_segments(&data_dir, &mut seen) {
+            latencies.extend(times.iter().map(|time| observed - time));
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    producing.join().expect("producer thread");
+    stop.store(true, Ordering::Relaxed);
+    let summary = worker.join().expect("worker thread").expect("worker ran");
+    latencies.sort_unstable();
+    let percentile = |p: f64| latencies[((latencies.len() as f64 - 1.0) * p) as usize] as f64 / 1e6;
+    println!(
+        "kafka ingest (mock cluster, 32 partitions, 1 worker, ~{:.0} B JSON records): {events_per_second:.0} events/s, {mb_per_second:.1} MB/s over {measured:.0} backlog records; peak RSS {rss_backlog:.0} MiB (whole process, mock broker included)",
+        bytes as f64 / total as f64
+    );
+    println!(
+        "produce -> durable at {rate} records/s (flush_interval_ms 5000): p50 {:.2} s, p99 {:.2} s, max {:.2} s; peak RSS {:.0} MiB",
+        percentile(0.5),
+        percentile(0.99),
+        percentile(1.0),
+        peak_rss_mib()
+    );
+    assert_eq!(summary.ingest.stored, total + live_total);
+}

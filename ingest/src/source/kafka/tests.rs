@@ -1,0 +1,150 @@
+//! The worker against librdkafka's in-process mock cluster: fast checks of the consume,
+//! checkpoint and resume logic. End-to-end tests against a real broker live in `tests/`.
+
+use std::collections::HashSet;
+use std::sync::atomic::AtomicBool;
+use std::time::Duration;
+
+use rdkafka::ClientConfig;
+use rdkafka::Message;
+use rdkafka::consumer::{BaseConsumer, Consumer};
+use rdkafka::message::Headers;
+use rdkafka::mocking::MockCluster;
+use rdkafka::producer::{BaseProducer, BaseRecord, Producer};
+
+use super::config::KafkaConfig;
+use super::*;
+use crate::config::IngestConfig;
+use crate::store::FlushPolicy;
+use crate::store::manifest::Manifest;
+
+fn produce(brokers: &str, topic: &str, records: &[String]) {
+    let producer: BaseProducer = ClientConfig::new()
+        .set("bootstrap.servers", brokers)
+        .create()
+        .expect("producer");
+    for (index, record) in records.iter().enumerate() {
+        let key = format!("k{index}");
+        producer
+            .send(BaseRecord::to(topic).payload(record.as_str()).key(&key))
+            .expect("queued");
+        producer.poll(Duration::ZERO);
+    }
+    producer.flush(Duration::from_secs(10)).expect("flushed");
+}
+
+fn settings(brokers: &str, group: &str) -> KafkaSettings {
+    let config = KafkaConfig {
+        brokers: Some(brokers.to_string()),
+        topics: vec!["logs".to_string()],
+        group: Some(group.to_string()),
+        flush_interval_ms: 200,
+        session_timeout_ms: 6_000,
+        ..KafkaConfig::default()
+    };
+    config.build([]).expect("valid settings")
+}
+
+fn run_worker(data_dir: &Path, brokers: &str, group: &str) -> KafkaSummary {
+    let stop = AtomicBool::new(false);
+    run(KafkaRun {
+        data_dir,
+        settings: settings(brokers, group),
+        ingest: IngestOptions {
+            format: None,
+            service: None,
+            config: IngestConfig::default(),
+            flush: FlushPolicy::default(),
+        },
+        until_idle: Some(Duration::from_millis(1500)),
+        stop: &stop,
+    })
+    .expect("worker runs")
+}
+
+/// (partition, offset, reason) of every dead letter in `topic`.
+fn dead_letters(brokers: &str, topic: &str, expected: usize) -> Vec<(String, String, String)> {
+    let consumer: BaseConsumer = ClientConfig::new()
+        .set("bootstrap.servers", brokers)
+        .set("group.id", "dlq-reader")
+        .set("auto.offset.reset", "earliest")
+        .create()
+        .expect("consumer");
+    consumer.subscribe(&[topic]).expect("subscribe");
+    let mut letters = Vec::new();
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    while letters.len() < expected && std::time::Instant::now() < deadline {
+        if let Some(Ok(message)) = consumer.poll(Duration::from_millis(200)) {
+            let header = |name: &str| {
+                message
+                    .headers()
+                    .and_then(|headers| headers.iter().find(|header| header.key == name))
+                    .and_then(|header| header.value)
+                    .map(|value| String::from_utf8_lossy(value).into_owned())
+                    .unwrap_or_default()
+            };
+            letters.push((
+                header("weft.partition"),
+                header("weft.offset"),
+                header("weft.reason"),
+            ));
+        }
+    }
+    letters
+}
+
+#[test]
+fn a_worker_stores_good_records_once_dead_letters_bad_ones_and_resumes_from_the_manifest() {
+    let cluster = MockCluster::new(1).expect("mock cluster");
+    cluster.create_topic("logs", 2, 1).expect("topic");
+    cluster
+        .create_topic("logs.dlq", 1, 1)
+        .expect("dead-letter topic");
+    let brokers = cluster.bootstrap_servers();
+    let mut records: Vec<String> = (0..200)
+        .map(|index| {
+            format!(
+                r#"{{"ts":"2026-11-23T10:00:{:02}Z","msg":"login {index}","user":"u{index}"}}"#,
+                index % 60
+            )
+        })
+        .collect();
+    records.push(r#"{"broken": "#.to_string());
+    records.push(String::new());
+    produce(&brokers, "logs", &records);
+
+    let dir = tempfile::tempdir().expect("temp dir");
+    let summary = run_worker(dir.path(), &brokers, "weft-a");
+    assert_eq!(summary.ingest.stored, 200, "{summary:?}");
+    assert_eq!(summary.ingest.dead_lettered, 2);
+    assert!(summary.ingest.is_balanced());
+    assert_eq!(summary.kafka.topics["logs"].consumed, 202);
+    assert_eq!(summary.kafka.topics["logs"].stored, 200);
+
+    let loaded = Manifest::new(dir.path()).load().expect("manifest");
+    let next = loaded.next_offsets();
+    let total: i64 = next.values().sum();
+    assert_eq!(
+        total, 202,
+        "every offset of both partitions completed: {next:?}"
+    );
+
+    let letters = dead_letters(&brokers, "logs.dlq", 2);
+    assert_eq!(letters.len(), 2, "{letters:?}");
+    let reasons: HashSet<&str> = letters
+        .iter()
+        .map(|(_, _, reason)| reason.split(':').next().unwrap_or(""))
+        .collect();
+    assert!(reasons.contains("empty"), "{reasons:?}");
+
+    // A second worker of another group on the same store reads nothing again.
+    let again = run_worker(dir.path(), &brokers, "weft-b");
+    assert_eq!(
+        (again.ingest.read, again.ingest.stored),
+        (0, 0),
+        "{again:?}"
+    );
+    produce(&brokers, "logs", &records[..10]);
+    let more = run_worker(dir.path(), &brokers, "weft-b");
+    assert_eq!(more.ingest.stored, 10);
+}

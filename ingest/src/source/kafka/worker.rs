@@ -1,0 +1,252 @@
+//! A worker's state and what it does with it: read a message into the store (or the dead
+//! letters), write checkpoints, take partitions over and give them up. The consumer's
+//! rebalance callback ([`super::assignment`]) and the poll loop ([`super::run`]) share it.
+
+use std::collections::HashMap;
+use std::time::{Duration, Instant};
+
+use rdkafka::Message;
+use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer};
+use rdkafka::message::{BorrowedMessage, Headers};
+use tracing::{debug, warn};
+
+use super::KafkaSourceError;
+use super::assignment::WorkerContext;
+use super::config::KafkaSettings;
+use super::metrics::KafkaMetrics;
+use super::offsets::{Admission, PartitionProgress};
+use crate::config::IngestConfig;
+use crate::parse::{self, ParseContext, Parser};
+use crate::pipeline::{IngestError, Ingestor, RecordOrigin};
+use crate::store::StoreError;
+
+/// Everything a worker holds between polls.
+pub struct Worker {
+    pub(super) ingestor: Ingestor,
+    pub(super) settings: KafkaSettings,
+    pub(super) ingest_config: IngestConfig,
+    /// `--format`: the format of every topic.
+    pub(super) format_override: Option<String>,
+    pub(super) parsers: HashMap<String, Box<dyn Parser>>,
+    pub(super) progress: PartitionProgress,
+    pub(super) metrics: KafkaMetrics,
+    /// An error a callback met; the poll loop stops with it.
+    pub(super) fatal: Option<KafkaSourceError>,
+    /// When a message was last read, or the assignment last changed.
+    pub(super) last_activity: Instant,
+    pub(super) last_checkpoint: Instant,
+    pub(super) last_metrics_log: Instant,
+}
+
+impl std::fmt::Debug for Worker {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        formatter
+            .debug_struct("Worker")
+            .field("progress", &self.progress)
+            .field("metrics", &self.metrics)
+            .finish()
+    }
+}
+
+/// Drops the line end a shipper may leave on a record.
+fn trim_line_end(bytes: &[u8]) -> &[u8] {
+    let bytes = bytes.strip_suffix(b"\n").unwrap_or(bytes);
+    bytes.strip_suffix(b"\r").unwrap_or(bytes)
+}
+
+impl Worker {
+    fn parser_for(&mut self, topic: &str) -> Result<&mut Box<dyn Parser>, KafkaSourceError> {
+        if !self.parsers.contains_key(topic) {
+            let format = self
+                .format_override
+                .clone()
+                .or_else(|| self.settings.formats.get(topic).cloned())
+                .unwrap_or_else(|| self.ingest_config.format_for(Some(topic)).to_string());
+            let options = self
+                .ingest_config
+                .parser_options(Some(topic))
+                .map_err(IngestError::from)?;
+            let parser = parse::build(&format, &options).ok_or_else(|| {
+                IngestError::from(crate::config::ConfigError::UnknownFormat {
+                    format: format.clone(),
+                    context: format!(" for topic `{topic}`"),
+                })
+            })?;
+            self.parsers.insert(topic.to_string(), parser);
+        }
+        Ok(self
+            .parsers
+            .get_mut(topic)
+            .expect("the topic's parser was just inserted"))
+    }
+
+    /// Reads one message: its events are buffered for the next checkpoint, or it is
+    /// dead-lettered.
+    pub fn handle(&mut self, message: &BorrowedMessage<'_>) -> Result<(), KafkaSourceError> {
+        let topic = message.topic();
+        let partition = message.partition();
+        let offset = message.offset();
+        self.last_activity = Instant::now();
+        let (admission, origin) = self.progress.admit(topic, partition, offset);
+        match admission {
+            Admission::Read => {}
+            Admission::Duplicate => {
+                self.metrics.duplicates_skipped += 1;
+                return Ok(());
+            }
+            Admission::NotAssigned => {
+                debug!(
+                    topic,
+                    partition, offset, "skipping a message of a partition not held"
+                );
+                return Ok(());
+            }
+        }
+        let origin = origin.to_string();
+        self.metrics.consumed(topic);
+        let headers = message.headers();
+        let service = self
+            .settings
+            .service
+            .source_service(topic, message.key(), |name| {
+                headers.and_then(|headers| {
+                    headers
+                        .iter()
+                        .find(|header| header.key == name)
+                        .and_then(|header| header.value)
+                })
+            });
+        let record = RecordOrigin {
+            origin: &origin,
+            offset: u64::try_from(offset).unwrap_or(0),
+            line: None,
+            default_service: topic,
+            service,
+            topic_partition: Some((topic, partition)),
+        };
+        let reference_time = message.timestamp().to_millis().map_or_else(
+            || chrono::Utc::now().timestamp_micros(),
+            |millis| millis.saturating_mul(1000),
+        );
+        let context = ParseContext { reference_time };
+        let before = (
+            self.ingestor.summary().read,
+            self.ingestor.summary().dead_lettered,
+        );
+        let payload = trim_line_end(message.payload().unwrap_or_default());
+        let max_record = self.ingest_config.max_record_bytes;
+        if payload.is_empty() {
+            self.ingestor
+                .reject("empty: the message has no payload", &record, payload)?;
+        } else if payload.len() > max_record {
+            self.ingestor
+                .reject_oversized(&record, payload.len() as u64, payload, max_record)?;
+        } else {
+            // Take the parser out so that the ingestor can be borrowed beside it.
+            self.parser_for(topic)?;
+            let mut parser = self
+                .parsers
+                .remove(topic)
+                .expect("parser_for inserted the topic's parser");
+            let result = self
+                .ingestor
+                .ingest_record(parser.as_mut(), &context, &record, payload);
+            self.parsers.insert(topic.to_string(), parser);
+            result?;
+        }
+        let after = self.ingestor.summary();
+        let dead_letters = after.dead_lettered - before.1;
+        let events = (after.read - before.0).saturating_sub(dead_letters);
+        self.metrics.read(topic, events, dead_letters);
+        Ok(())
+    }
+
+    /// Whether a checkpoint is due: the time bound passed with something read, or the buffer
+    /// reached its size bound.
+    pub fn checkpoint_due(&self, now: Instant) -> bool {
+        let (_, bytes) = self.ingestor.buffered();
+        bytes >= self.settings.flush_bytes
+            || (now.duration_since(self.last_checkpoint) >= self.settings.flush_interval
+                && self.progress.has_pending())
+    }
+
+    /// Makes what was read durable (dead letters, then segments and offsets in one checkpoint)
+    /// and commits the offsets to Kafka. When another worker recorded one of the partitions
+    /// meanwhile, drops what was buffered: with `giving_up` (a revocation) that is all; in the
+    /// poll loop it is fatal, since the consumer's positions no longer match the manifest.
+    pub fn checkpoint(
+        &mut self,
+        consumer: &BaseConsumer<WorkerContext>,
+        mode: CommitMode,
+        giving_up: bool,
+    ) -> Result<(), KafkaSourceError> {
+        self.last_checkpoint = Instant::now();
+        let ranges = self.progress.pending_ranges();
+        if ranges.is_empty() {
+            return Ok(());
+        }
+        let started = Instant::now();
+        match self.ingestor.checkpoint(ranges) {
+            Ok(_) => {
+                self.progress.completed();
+                self.metrics.checkpointed(started.elapsed());
+            }
+            Err(IngestError::Store(error @ StoreError::Fenced { .. })) => {
+                self.metrics.fenced += 1;
+                self.metrics.dropped_pending();
+                self.ingestor.discard_buffered();
+                self.progress.clear();
+                if giving_up {
+                    warn!(%error, "dropping events of partitions another worker took over");
+                    return Ok(());
+                }
+                return Err(IngestError::Store(error).into());
+            }
+            Err(error) => return Err(error.into()),
+        }
+        let commits = self.progress.commit_list();
+        if commits.count() > 0
+            && let Err(error) = consumer.commit(&commits, mode)
+        {
+            warn!(%error, "cannot commit offsets to kafka; lag monitoring lags, delivery does not depend on it");
+        }
+        Ok(())
+    }
+
+    /// Logs the counters when their interval has passed, with fresh lag figures.
+    pub fn log_metrics_if_due(&mut self, consumer: &BaseConsumer<WorkerContext>, now: Instant) {
+        if now.duration_since(self.last_metrics_log) < self.settings.metrics_interval {
+            return;
+        }
+        self.last_metrics_log = now;
+        self.metrics.lag.clear();
+        let positions: Vec<(String, i32, Option<i64>)> = self
+            .progress
+            .positions()
+            .map(|(topic, partition, next)| (topic.to_string(), partition, next))
+            .collect();
+        for (topic, partition, next) in positions {
+            if let Ok((low, high)) =
+                consumer.fetch_watermarks(&topic, partition, Duration::from_millis(500))
+            {
+                let lag = high - next.unwrap_or(low).max(low);
+                self.metrics
+                    .lag
+                    .insert(format!("{topic}/{partition}"), lag.max(0));
+            }
+        }
+        self.metrics.log();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn line_ends_are_trimmed_once() {
+        assert_eq!(trim_line_end(b"a\r\n"), b"a");
+        assert_eq!(trim_line_end(b"a\n\n"), b"a\n");
+        assert_eq!(trim_line_end(b""), b"");
+    }
+}

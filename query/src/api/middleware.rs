@@ -1,0 +1,224 @@
+//! The layers around every handler.
+//!
+//! `edge` (outermost, every request, routed or not): the per-address rate limit, secure
+//! headers, metrics and the audit record. `authorize` (after routing): looks the route up in
+//! the route table, authenticates the bearer token, checks the role, applies the per-token
+//! rate limit. Deny by default: a request reaches a handler only through a table row that
+//! admits it.
+
+use std::net::SocketAddr;
+use std::time::Instant;
+
+use axum::extract::{ConnectInfo, MatchedPath, Request, State};
+use axum::http::{HeaderMap, HeaderValue, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+
+use super::AppState;
+use super::json::BodyLimit;
+use super::routes::{RouteSpec, lookup};
+use crate::audit::AuditRecord;
+use crate::auth::{Access, Principal};
+use crate::error::ApiError;
+
+/// The route label of requests that matched no route.
+pub const UNMATCHED: &str = "unmatched";
+/// Longest path kept in an audit record.
+const MAX_AUDIT_PATH: usize = 512;
+
+/// Set on a response by `authorize`: which table row answered and who called.
+#[derive(Debug, Clone)]
+struct Answered {
+    route: &'static str,
+    principal: Option<Principal>,
+}
+
+fn bearer(headers: &HeaderMap) -> Option<&str> {
+    let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
+    let (scheme, token) = value.split_once(' ')?;
+    scheme
+        .eq_ignore_ascii_case("bearer")
+        .then_some(token.trim())
+        .filter(|token| !token.is_empty())
+}
+
+fn with_answered(mut response: Response, answered: Answered) -> Response {
+    response.extensions_mut().insert(answered);
+    response
+}
+
+/// Authentication and authorization against the route table.
+pub async fn authorize(
+    State(state): State<AppState>,
+    mut request: Request,
+    next: Next,
+) -> Response {
+    let matched = request
+        .extensions()
+        .get::<MatchedPath>()
+        .map(|path| path.as_str().to_string());
+    let spec: Option<&'static RouteSpec> = matched
+        .as_deref()
+        .and_then(|path| lookup(request.method().as_str(), path));
+    let Some(spec) = spec else {
+        // The path exists with other methods: the router answers 405 and runs no handler.
+        return next.run(request).await;
+    };
+    let route = spec.path;
+    let required = match spec.access {
+        Access::Public => {
+            let response = next.run(request).await;
+            return with_answered(
+                response,
+                Answered {
+                    route,
+                    principal: None,
+                },
+            );
+        }
+        Access::Role(required) => required,
+    };
+    let principal = bearer(request.headers()).and_then(|token| state.tokens().verify(token));
+    let Some(principal) = principal else {
+        state
+            .metrics()
+            .auth_failures
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        return with_answered(
+            ApiError::Unauthenticated.into_response(),
+            Answered {
+                route,
+                principal: None,
+            },
+        );
+    };
+    let answered = Answered {
+        route,
+        principal: Some(principal.clone()),
+    };
+    if !principal.role.satisfies(required) {
+        let error = ApiError::Forbidden {
+            required: required.as_str(),
+            actual: principal.role.as_str(),
+        };
+        return with_answered(error.into_response(), answered);
+    }
+    if let Err(retry_after) = state.rate_limits().check_token(&principal.token_id) {
+        state
+            .metrics()
+            .rate_limited
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        return with_answered(
+            ApiError::RateLimited { retry_after }.into_response(),
+            answered,
+        );
+    }
+    request.extensions_mut().insert(principal);
+    with_answered(next.run(request).await, answered)
+}
+
+/// Rate limit per address, secure headers, metrics and audit, around every request.
+pub async fn edge(State(state): State<AppState>, mut request: Request, next: Next) -> Response {
+    let started = Instant::now();
+    let time = chrono::Utc::now().timestamp_micros();
+    let client = request
+        .extensions()
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|ConnectInfo(address)| *address);
+    let method = request.method().as_str().to_string();
+    let mut path = request.uri().path().to_string();
+    if path.len() > MAX_AUDIT_PATH {
+        let mut cut = MAX_AUDIT_PATH;
+        while !path.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        path.truncate(cut);
+    }
+    let user_agent = request
+        .headers()
+        .get(header::USER_AGENT)
+        .and_then(|value| value.to_str().ok())
+        .map(|agent| agent.chars().take(256).collect::<String>());
+    let client_ip = client.map_or(std::net::IpAddr::from([0, 0, 0, 0]), |address| address.ip());
+
+    let mut response = match state.rate_limits().check_address(client_ip) {
+        Err(retry_after) => {
+            state
+                .metrics()
+                .rate_limited
+                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            ApiError::RateLimited { retry_after }.into_response()
+        }
+        Ok(()) => {
+            request
+                .extensions_mut()
+                .insert(BodyLimit(state.config().max_body_bytes));
+            next.run(request).await
+        }
+    };
+
+    secure_headers(response.headers_mut(), state.config().tls);
+    let answered = response.extensions_mut().remove::<Answered>();
+    let route = answered
+        .as_ref()
+        .map_or(UNMATCHED, |answered| answered.route);
+    let principal = answered.and_then(|answered| answered.principal);
+    let status = response.status().as_u16();
+    let method_label = match method.as_str() {
+        "GET" => "GET",
+        "POST" => "POST",
+        "PUT" => "PUT",
+        "PATCH" => "PATCH",
+        "DELETE" => "DELETE",
+        "HEAD" => "HEAD",
+        "OPTIONS" => "OPTIONS",
+        _ => "other",
+    };
+    state.metrics().request(method_label, route, status);
+    let duration_micros = u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX);
+    state.audit().record(AuditRecord {
+        time,
+        user: principal.as_ref().map_or_else(
+            || "anonymous".to_string(),
+            |principal| principal.name.clone(),
+        ),
+        token_id: principal
+            .as_ref()
+            .map(|principal| principal.token_id.clone()),
+        role: principal.as_ref().map(|principal| principal.role.as_str()),
+        method,
+        route,
+        path,
+        status,
+        duration_micros,
+        client_ip: client.map(|address| address.ip().to_string()),
+        client_port: client.map(|address| address.port()),
+        user_agent,
+    });
+    response
+}
+
+/// Headers on every answer: no sniffing, no framing, no caching of data, a CSP that allows
+/// nothing (the API serves no pages), and HSTS when served over TLS.
+fn secure_headers(headers: &mut HeaderMap, tls: bool) {
+    headers.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    headers.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static("default-src 'none'; frame-ancestors 'none'"),
+    );
+    headers.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("no-referrer"),
+    );
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    if tls {
+        headers.insert(
+            header::STRICT_TRANSPORT_SECURITY,
+            HeaderValue::from_static("max-age=31536000; includeSubDomains"),
+        );
+    }
+}

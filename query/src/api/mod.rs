@@ -1,0 +1,151 @@
+//! The HTTP API: [`app`] builds the axum router from the route table ([`routes::ROUTES`]),
+//! wrapped in the authorization and edge layers ([`middleware`]).
+
+pub mod handlers;
+pub mod json;
+pub mod middleware;
+pub mod openapi;
+pub mod routes;
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+
+use crate::audit::{AuditConfig, AuditError, AuditLog};
+use crate::auth::{TokenError, TokenVerifier};
+use crate::metrics::Metrics;
+use crate::ratelimit::{RateLimitConfig, RateLimits};
+use crate::sql::{SqlEngine, SqlLimits};
+
+/// The API's limits and switches.
+#[derive(Debug, Clone, Copy)]
+pub struct ApiConfig {
+    /// Largest accepted request body, in bytes (larger: 413).
+    pub max_body_bytes: usize,
+    pub rate_limits: RateLimitConfig,
+    pub sql: SqlLimits,
+    pub audit: AuditConfig,
+    /// The API is served over TLS (adds HSTS).
+    pub tls: bool,
+}
+
+impl Default for ApiConfig {
+    fn default() -> Self {
+        ApiConfig {
+            max_body_bytes: 256 * 1024,
+            rate_limits: RateLimitConfig::default(),
+            sql: SqlLimits::default(),
+            audit: AuditConfig::default(),
+            tls: false,
+        }
+    }
+}
+
+/// Why the API could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error("reading the API tokens: {0}")]
+    Tokens(#[from] TokenError),
+    #[error("opening the events directory under {path}: {error}")]
+    Events {
+        path: PathBuf,
+        error: std::io::Error,
+    },
+    #[error(transparent)]
+    Audit(#[from] AuditError),
+}
+
+#[derive(Debug)]
+struct Inner {
+    data_dir: PathBuf,
+    config: ApiConfig,
+    tokens: TokenVerifier,
+    sql: SqlEngine,
+    rate_limits: RateLimits,
+    audit: AuditLog,
+    metrics: Arc<Metrics>,
+}
+
+/// Everything the handlers share. Cheap to clone.
+#[derive(Debug, Clone)]
+pub struct AppState {
+    inner: Arc<Inner>,
+}
+
+impl AppState {
+    /// Opens the API's view of `data_dir`: its tokens, its event store (for SQL, and for the
+    /// audit trail, whose writer thread starts here).
+    pub fn open(data_dir: &Path, config: ApiConfig) -> Result<AppState, StartError> {
+        let tokens = TokenVerifier::open(data_dir)?;
+        let sql = SqlEngine::new(data_dir, config.sql).map_err(|error| StartError::Events {
+            path: data_dir.to_path_buf(),
+            error,
+        })?;
+        let metrics = Arc::new(Metrics::default());
+        let audit = AuditLog::start(data_dir, config.audit, metrics.clone())?;
+        Ok(AppState {
+            inner: Arc::new(Inner {
+                data_dir: data_dir.to_path_buf(),
+                config,
+                tokens,
+                sql,
+                rate_limits: RateLimits::new(config.rate_limits),
+                audit,
+                metrics,
+            }),
+        })
+    }
+
+    pub fn data_dir(&self) -> &Path {
+        &self.inner.data_dir
+    }
+
+    pub fn config(&self) -> &ApiConfig {
+        &self.inner.config
+    }
+
+    pub fn tokens(&self) -> &TokenVerifier {
+        &self.inner.tokens
+    }
+
+    pub fn sql(&self) -> &SqlEngine {
+        &self.inner.sql
+    }
+
+    pub fn rate_limits(&self) -> &RateLimits {
+        &self.inner.rate_limits
+    }
+
+    pub fn audit(&self) -> &AuditLog {
+        &self.inner.audit
+    }
+
+    pub fn metrics(&self) -> &Metrics {
+        &self.inner.metrics
+    }
+}
+
+/// The API's router: every route of [`routes::ROUTES`] behind authorization, plus JSON 404
+/// and 405 answers, all behind the edge layer (rate limit per address, headers, metrics,
+/// audit) and the body limit.
+pub fn app(state: AppState) -> Router {
+    let mut router = Router::new();
+    for spec in routes::ROUTES {
+        router = router.route(spec.path, routes::handler(spec));
+    }
+    router
+        .route_layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            middleware::authorize,
+        ))
+        .fallback(handlers::not_found)
+        .method_not_allowed_fallback(handlers::method_not_allowed)
+        .layer(DefaultBodyLimit::max(state.config().max_body_bytes))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            middleware::edge,
+        ))
+        .with_state(state)
+}

@@ -1,0 +1,180 @@
+//! The OpenAPI 3.1 document at `/api/v1/openapi.json`, generated from the route table: every
+//! row becomes an operation with its security requirement and its problem responses, so the
+//! document cannot list a route the server lacks or miss one it has.
+
+use serde_json::{Map, Value, json};
+
+use super::routes::{HttpMethod, ROUTES, RouteSpec};
+use crate::auth::Access;
+
+fn problem_response(description: &str) -> Value {
+    json!({
+        "description": description,
+        "content": {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}
+    })
+}
+
+/// The success answer of a route: (media type, schema).
+fn success(spec: &RouteSpec) -> (&'static str, Value) {
+    let reference = |name: &str| json!({"$ref": format!("#/components/schemas/{name}")});
+    match spec.path {
+        "/healthz" | "/readyz" => ("application/json", reference("Status")),
+        "/metrics" => ("text/plain", json!({"type": "string"})),
+        "/api/v1/whoami" => ("application/json", reference("WhoAmI")),
+        "/api/v1/sql" => ("application/json", reference("SqlRows")),
+        "/api/v1/tokens" => ("application/json", reference("TokenList")),
+        "/api/v1/openapi.json" => ("application/json", json!({"type": "object"})),
+        _ => ("application/json", json!({})),
+    }
+}
+
+fn operation(spec: &RouteSpec) -> Value {
+    let (media, schema) = success(spec);
+    let mut responses = Map::new();
+    let mut ok = json!({"description": "success", "content": {media: {"schema": schema}}});
+    if spec.path == "/api/v1/sql"
+        && let Some(content) = ok["content"].as_object_mut()
+    {
+        content.insert(
+            "application/vnd.apache.arrow.stream".to_string(),
+            json!({"schema": {"type": "string", "contentMediaType": "application/vnd.apache.arrow.stream"}}),
+        );
+    }
+    responses.insert("200".to_string(), ok);
+    if spec.path == "/readyz" {
+        responses.insert(
+            "503".to_string(),
+            json!({"description": "not ready", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Status"}}}}),
+        );
+    }
+    responses.insert(
+        "429".to_string(),
+        problem_response("too many requests; see Retry-After"),
+    );
+    let mut operation = json!({
+        "summary": spec.summary,
+        "operationId": operation_id(spec),
+    });
+    match spec.access {
+        Access::Public => {
+            operation["security"] = json!([]);
+        }
+        Access::Role(role) => {
+            operation["security"] = json!([{"bearer": []}]);
+            operation["x-weft-min-role"] = json!(role.as_str());
+            responses.insert("401".to_string(), problem_response("no valid bearer token"));
+            responses.insert(
+                "403".to_string(),
+                problem_response(&format!("the token's role is below {role}")),
+            );
+        }
+    }
+    if spec.method == HttpMethod::Post {
+        responses.insert("400".to_string(), problem_response("malformed input"));
+        responses.insert("413".to_string(), problem_response("body too large"));
+        responses.insert("415".to_string(), problem_response("body is not JSON"));
+    }
+    if spec.path == "/api/v1/sql" {
+        operation["requestBody"] = json!({
+            "required": true,
+            "content": {"application/json": {"schema": {"$ref": "#/components/schemas/SqlRequest"}}}
+        });
+        responses.insert(
+            "422".to_string(),
+            problem_response("the query needs more memory than allowed"),
+        );
+        responses.insert("503".to_string(), problem_response("the query timed out"));
+    }
+    operation["responses"] = Value::Object(responses);
+    operation
+}
+
+fn operation_id(spec: &RouteSpec) -> String {
+    let path: String = spec
+        .path
+        .trim_start_matches('/')
+        .replace("api/v1/", "")
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
+        .collect();
+    format!("{}_{path}", spec.method.as_str().to_ascii_lowercase())
+}
+
+/// The whole document.
+pub fn document() -> Value {
+    let mut paths = Map::new();
+    for spec in ROUTES {
+        let entry = paths
+            .entry(spec.path.to_string())
+            .or_insert_with(|| json!({}));
+        entry[spec.method.as_str().to_ascii_lowercase()] = operation(spec);
+    }
+    json!({
+        "openapi": "3.1.0",
+        "info": {
+            "title": "weft API",
+            "version": env!("CARGO_PKG_VERSION"),
+            "description": "Security log search, SQL and incidents. Every route but the probes needs `Authorization: Bearer TOKEN`; `x-weft-min-role` names the least role that may call it."
+        },
+        "paths": paths,
+        "components": {
+            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
+            "schemas": {
+                "Problem": {
+                    "type": "object",
+                    "required": ["type", "title", "status", "detail"],
+                    "properties": {
+                        "type": {"type": "string"},
+                        "title": {"type": "string"},
+                        "status": {"type": "integer"},
+                        "detail": {"type": "string"}
+                    }
+                },
+                "Status": {
+                    "type": "object",
+                    "required": ["status"],
+                    "properties": {"status": {"type": "string", "enum": ["ok", "ready", "not_ready"]}}
+                },
+                "WhoAmI": {
+                    "type": "object",
+                    "required": ["name", "role", "token_id"],
+                    "properties": {
+                        "name": {"type": "string"},
+                        "role": {"type": "string", "enum": ["viewer", "analyst", "admin", "ingest"]},
+                        "token_id": {"type": "string"}
+                    }
+                },
+                "SqlRequest": {
+                    "type": "object",
+                    "additionalProperties": false,
+                    "required": ["query"],
+                    "properties": {"query": {"type": "string", "description": "one SELECT over the events table"}}
+                },
+                "SqlRows": {
+                    "type": "object",
+                    "required": ["columns", "rows", "truncated"],
+                    "properties": {
+                        "columns": {"type": "array", "items": {"type": "string"}},
+                        "rows": {"type": "array", "items": {"type": "array", "items": {}}},
+                        "truncated": {"type": "boolean"}
+                    }
+                },
+                "TokenList": {
+                    "type": "object",
+                    "required": ["tokens"],
+                    "properties": {"tokens": {"type": "array", "items": {
+                        "type": "object",
+                        "required": ["id", "name", "role", "created"],
+                        "properties": {
+                            "id": {"type": "string"},
+                            "name": {"type": "string"},
+                            "role": {"type": "string"},
+                            "created": {"type": "string"},
+                            "revoked": {"type": ["string", "null"]}
+                        }
+                    }}}
+                }
+            }
+        }
+    })
+}

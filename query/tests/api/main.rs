@@ -1,0 +1,8 @@
+//! The query API through its router (no socket), and over TLS end to end.
+
+mod audit;
+mod common;
+mod input;
+mod routes;
+mod sql;
+mod tls;

@@ -1,0 +1,211 @@
+//! Every route × {no token, a wrong token, each role}, driven from the route table.
+
+use axum::http::StatusCode;
+use weft_query::api::routes::{HttpMethod, ROUTES, RouteSpec};
+use weft_query::auth::{Access, Role};
+
+use crate::common::{Fixture, Reply};
+
+/// A valid body for each route that takes one.
+fn body_for(spec: &RouteSpec) -> Option<&'static str> {
+    match spec.path {
+        "/api/v1/sql" => Some(r#"{"query": "SELECT count(*) AS n FROM events"}"#),
+        _ => None,
+    }
+}
+
+async fn call(fixture: &Fixture, spec: &RouteSpec, token: Option<&str>) -> Reply {
+    fixture
+        .send(spec.method.as_str(), spec.path, token, body_for(spec), None)
+        .await
+}
+
+fn assert_secure_headers(reply: &Reply) {
+    assert_eq!(reply.header("x-content-type-options"), Some("nosniff"));
+    assert_eq!(reply.header("x-frame-options"), Some("DENY"));
+    assert!(
+        reply
+            .header("content-security-policy")
+            .is_some_and(|csp| csp.contains("default-src 'none'"))
+    );
+    assert_eq!(reply.header("cache-control"), Some("no-store"));
+    assert_eq!(
+        reply.header("strict-transport-security"),
+        None,
+        "no HSTS without TLS"
+    );
+}
+
+#[tokio::test]
+async fn every_route_with_every_kind_of_caller() -> anyhow::Result<()> {
+    let fixture = Fixture::new()?;
+    let mut checked = 0;
+    for spec in ROUTES {
+        let anonymous = call(&fixture, spec, None).await;
+        let wrong = call(
+            &fixture,
+            spec,
+            Some("weft_0000000000000000000000000000000000000000000"),
+        )
+        .await;
+        assert_secure_headers(&anonymous);
+        assert_secure_headers(&wrong);
+        match spec.access {
+            Access::Public => {
+                assert_eq!(anonymous.status, StatusCode::OK, "{} is public", spec.path);
+                assert_eq!(wrong.status, StatusCode::OK, "{} ignores tokens", spec.path);
+            }
+            Access::Role(required) => {
+                anonymous.assert_problem(StatusCode::UNAUTHORIZED);
+                assert_eq!(
+                    anonymous.header("www-authenticate"),
+                    Some("Bearer realm=\"weft\"")
+                );
+                wrong.assert_problem(StatusCode::UNAUTHORIZED);
+                for role in Role::ALL {
+                    let reply = call(&fixture, spec, Some(fixture.token(role))).await;
+                    assert_secure_headers(&reply);
+                    if role.satisfies(required) {
+                        assert_eq!(
+                            reply.status,
+                            StatusCode::OK,
+                            "{role} may call {} {}: {}",
+                            spec.method.as_str(),
+                            spec.path,
+                            String::from_utf8_lossy(&reply.body)
+                        );
+                    } else {
+                        reply.assert_problem(StatusCode::FORBIDDEN);
+                        assert!(
+                            reply.json()["detail"]
+                                .as_str()
+                                .is_some_and(|detail| detail.contains(required.as_str())),
+                            "the refusal names the role needed"
+                        );
+                    }
+                    checked += 1;
+                }
+            }
+        }
+    }
+    assert!(
+        checked >= 4 * 4,
+        "every protected route was walked with every role"
+    );
+    Ok(())
+}
+
+#[test]
+fn the_route_table_has_one_row_per_method_and_path() {
+    for (index, spec) in ROUTES.iter().enumerate() {
+        assert!(
+            !ROUTES[..index]
+                .iter()
+                .any(|other| other.path == spec.path && other.method == spec.method),
+            "{} {} is listed twice",
+            spec.method.as_str(),
+            spec.path
+        );
+        assert!(
+            spec.path == "/healthz"
+                || spec.path == "/readyz"
+                || spec.path == "/metrics"
+                || spec.path.starts_with("/api/v1/"),
+            "{} is neither a probe nor versioned",
+            spec.path
+        );
+        if spec.access == Access::Public {
+            assert!(
+                matches!(spec.path, "/healthz" | "/readyz"),
+                "only the probes are public, not {}",
+                spec.path
+            );
+        }
+    }
+}
+
+#[tokio::test]
+async fn unknown_routes_and_methods_get_json_problems() -> anyhow::Result<()> {
+    let fixture = Fixture::new()?;
+    let admin = fixture.token(Role::Admin).to_string();
+    let missing = fixture.get("/api/v1/nothing-here", Some(&admin)).await;
+    missing.assert_problem(StatusCode::NOT_FOUND);
+    let wrong_method = fixture
+        .send("DELETE", "/api/v1/sql", Some(&admin), None, None)
+        .await;
+    wrong_method.assert_problem(StatusCode::METHOD_NOT_ALLOWED);
+    let get_sql = fixture.get("/api/v1/sql", None).await;
+    get_sql.assert_problem(StatusCode::METHOD_NOT_ALLOWED);
+    Ok(())
+}
+
+#[tokio::test]
+async fn whoami_and_metrics_answer_with_the_callers_facts() -> anyhow::Result<()> {
+    let fixture = Fixture::new()?;
+    let me = fixture
+        .get("/api/v1/whoami", Some(fixture.token(Role::Analyst)))
+        .await;
+    assert_eq!(me.json()["name"], "analyst-user");
+    assert_eq!(me.json()["role"], "analyst");
+    let _ = fixture.get("/api/v1/whoami", None).await;
+    let metrics = fixture
+        .get("/metrics", Some(fixture.token(Role::Viewer)))
+        .await;
+    assert_eq!(metrics.status, StatusCode::OK);
+    let text = String::from_utf8(metrics.body)?;
+    assert!(text.contains(
+        "weft_api_requests_total{method=\"GET\",route=\"/api/v1/whoami\",status=\"200\"} 1"
+    ));
+    assert!(text.contains(
+        "weft_api_requests_total{method=\"GET\",route=\"/api/v1/whoami\",status=\"401\"} 1"
+    ));
+    assert!(text.contains("weft_api_auth_failures_total 1"));
+    let tokens = fixture
+        .get("/api/v1/tokens", Some(fixture.token(Role::Admin)))
+        .await;
+    let listed = tokens.json();
+    let listed = listed["tokens"].as_array().cloned().unwrap_or_default();
+    assert_eq!(listed.len(), Role::ALL.len());
+    assert!(
+        listed.iter().all(|token| token.get("sha256").is_none()),
+        "hashes never leave the server"
+    );
+    assert_eq!(
+        ROUTES
+            .iter()
+            .filter(|spec| spec.method == HttpMethod::Post)
+            .count(),
+        1
+    );
+    Ok(())
+}
+
+#[tokio::test]
+async fn the_openapi_document_lists_every_route_with_its_security() -> anyhow::Result<()> {
+    let fixture = Fixture::new()?;
+    let reply = fixture
+        .get("/api/v1/openapi.json", Some(fixture.token(Role::Viewer)))
+        .await;
+    assert_eq!(reply.status, StatusCode::OK);
+    let document = reply.json();
+    assert_eq!(document["openapi"], "3.1.0");
+    let paths = document["paths"].as_object().cloned().unwrap_or_default();
+    let operations: usize = paths
+        .values()
+        .map(|item| item.as_object().map_or(0, |item| item.len()))
+        .sum();
+    assert_eq!(operations, ROUTES.len(), "no operation without a route");
+    for spec in ROUTES {
+        let operation = &document["paths"][spec.path][spec.method.as_str().to_ascii_lowercase()];
+        assert!(operation.is_object(), "{} is documented", spec.path);
+        match spec.access {
+            Access::Public => assert_eq!(operation["security"], serde_json::json!([])),
+            Access::Role(role) => {
+                assert_eq!(operation["x-weft-min-role"], role.as_str());
+                assert!(operation["responses"]["401"].is_object());
+                assert!(operation["responses"]["403"].is_object());
+            }
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,280 @@
+//! SQL over Parquet written by weft-ingest's store: answers, time filters, limits, refusals.
+
+use std::time::Duration;
+
+use axum::body::Body;
+use axum::http::{Request, StatusCode, header};
+use serde_json::json;
+use weft_query::api::ApiConfig;
+use weft_query::auth::Role;
+use weft_query::sql::SqlLimits;
+
+use crate::common::{Fixture, platform_events, write_events};
+
+fn fixture_with_events(config: ApiConfig) -> anyhow::Result<Fixture> {
+    Fixture::with_config(config, |dir| write_events(dir, &platform_events()))
+}
+
+#[tokio::test]
+async fn counts_by_service() -> anyhow::Result<()> {
+    let fixture = fixture_with_events(ApiConfig::default())?;
+    let reply = fixture
+        .sql(
+            fixture.token(Role::Analyst),
+            "SELECT service, count(*) AS n FROM events GROUP BY service ORDER BY service",
+        )
+        .await;
+    assert_eq!(
+        reply.status,
+        StatusCode::OK,
+        "{}",
+        String::from_utf8_lossy(&reply.body)
+    );
+    assert_eq!(
+        reply.json(),
+        json!({
+            "columns": ["service", "n"],
+            "rows": [["auth", 2], ["gateway", 4], ["k8s", 1]],
+            "truncated": false
+        })
+    );
+    Ok(())
+}
+
+#[tokio::test]
+async fn top_users_by_failures_and_time_buckets() -> anyhow::Result<()> {
+    let fixture = fixture_with_events(ApiConfig::default())?;
+    let token = fixture.token(Role::Admin).to_string();
+    let failures = fixture
+        .sql(
+            &token,
+            "SELECT user, count(*) AS failures FROM events WHERE outcome = 'failure' \
+             GROUP BY user ORDER BY failures DESC",
+        )
+        .await;
+    assert_eq!(failures.json()["rows"], json!([["mallory", 3]]));
+    let buckets = fixture
+        .sql(
+            &token,
+            "SELECT date_trunc('hour', time) AS hour_start, count(*) AS n FROM events \
+             GROUP BY hour_start ORDER BY hour_start",
+        )
+        .await;
+    assert_eq!(
+        buckets.json()["rows"],
+        json!([
+            ["2026-11-22T23:00:00.000000Z", 1],
+            ["2026-11-23T09:00:00.000000Z", 4],
+            ["2026-11-23T10:00:00.000000Z", 2]
+        ])
+    );
+    Ok(())
+}
+
+#[tokio::test]
+async fn time_and_partition_filters_select_the_right_rows() -> anyhow::Result<()> {
+    let fixture = fixture_with_events(ApiConfig::default())?;
+    let token = fixture.token(Role::Analyst).to_string();
+    let by_time = fixture
+        .sql(
+            &token,
+            "SELECT count(*) FROM events WHERE time >= '2026-11-23T09:00:02Z' \
+             AND time < '2026-11-23T10:16:00Z'",
+        )
+        .await;
+    assert_eq!(by_time.json()["rows"], json!([[4]]));
+    let by_partition = fixture
+        .sql(
+            &token,
+            "SELECT date, hour, count(*) AS n FROM events WHERE date = '2026-11-23' \
+             GROUP BY date, hour ORDER BY hour",
+        )
+        .await;
+    assert_eq!(
+        by_partition.json()["rows"],
+        json!([["2026-11-23", "09", 4], ["2026-11-23", "10", 2]])
+    );
+    let like = fixture
+        .sql(
+            &token,
+            "SELECT message FROM events WHERE message LIKE '%exec%'",
+        )
+        .await;
+    assert_eq!(like.json()["rows"], json!([["exec /bin/sh"]]));
+    Ok(())
+}
+
+#[tokio::test]
+async fn an_empty_store_answers_with_no_rows() -> anyhow::Result<()> {
+    let fixture = Fixture::new()?;
+    let reply = fixture
+        .sql(fixture.token(Role::Analyst), "SELECT user FROM events")
+        .await;
+    assert_eq!(
+        reply.status,
+        StatusCode::OK,
+        "{}",
+        String::from_utf8_lossy(&reply.body)
+    );
+    assert_eq!(reply.json()["rows"], json!([]));
+    Ok(())
+}
+
+#[tokio::test]
+async fn segments_being_written_are_not_read() -> anyhow::Result<()> {
+    let fixture = Fixture::with_config(ApiConfig::default(), |dir| {
+        write_events(dir, &platform_events())?;
+        let partition = dir.join("events/date=2026-11-23/hour=09");
+        std::fs::write(
+            partition.join(".tmp-unfinished.parquet"),
+            b"PAR1 half a file",
+        )?;
+        Ok(())
+    })?;
+    let reply = fixture
+        .sql(fixture.token(Role::Analyst), "SELECT count(*) FROM events")
+        .await;
+    assert_eq!(
+        reply.status,
+        StatusCode::OK,
+        "{}",
+        String::from_utf8_lossy(&reply.body)
+    );
+    assert_eq!(reply.json()["rows"], json!([[7]]));
+    Ok(())
+}
+
+#[tokio::test]
+async fn rows_past_the_limit_are_cut_and_flagged() -> anyhow::Result<()> {
+    let config = ApiConfig {
+        sql: SqlLimits {
+            max_rows: 3,
+            ..SqlLimits::default()
+        },
+        ..ApiConfig::default()
+    };
+    let fixture = fixture_with_events(config)?;
+    let reply = fixture
+        .sql(
+            fixture.token(Role::Analyst),
+            "SELECT user FROM events ORDER BY time",
+        )
+        .await;
+    let answer = reply.json();
+    assert_eq!(answer["rows"].as_array().map(Vec::len), Some(3));
+    assert_eq!(answer["truncated"], true);
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_query_over_its_memory_limit_is_refused() -> anyhow::Result<()> {
+    let config = ApiConfig {
+        sql: SqlLimits {
+            memory_bytes: 16,
+            ..SqlLimits::default()
+        },
+        ..ApiConfig::default()
+    };
+    let fixture = fixture_with_events(config)?;
+    let reply = fixture
+        .sql(
+            fixture.token(Role::Analyst),
+            "SELECT event_id, count(*) FROM events GROUP BY event_id ORDER BY event_id",
+        )
+        .await;
+    reply.assert_problem(StatusCode::UNPROCESSABLE_ENTITY);
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_query_over_its_time_limit_is_stopped() -> anyhow::Result<()> {
+    let config = ApiConfig {
+        sql: SqlLimits {
+            timeout: Duration::from_nanos(1),
+            ..SqlLimits::default()
+        },
+        ..ApiConfig::default()
+    };
+    let fixture = fixture_with_events(config)?;
+    let reply = fixture
+        .sql(fixture.token(Role::Analyst), "SELECT count(*) FROM events")
+        .await;
+    reply.assert_problem(StatusCode::SERVICE_UNAVAILABLE);
+    Ok(())
+}
+
+#[tokio::test]
+async fn anything_but_one_select_is_refused_with_400() -> anyhow::Result<()> {
+    let fixture = fixture_with_events(ApiConfig::default())?;
+    let token = fixture.token(Role::Admin).to_string();
+    let refused = [
+        "DROP TABLE events",
+        "INSERT INTO events (user) VALUES ('x')",
+        "DELETE FROM events",
+        "UPDATE events SET user = 'x'",
+        "SELECT 1; SELECT 2",
+        "SELECT 1;DROP TABLE events",
+        "COPY events TO '/tmp/weft-copy.parquet'",
+        "COPY (SELECT * FROM events) TO '/tmp/weft-copy.csv'",
+        "CREATE TABLE stolen AS SELECT * FROM events",
+        "CREATE EXTERNAL TABLE passwd STORED AS CSV LOCATION '/etc/passwd'",
+        "CREATE VIEW v AS SELECT 1",
+        "SELECT * INTO stolen FROM events",
+        "SET datafusion.execution.batch_size = 1",
+        "EXPLAIN SELECT 1",
+        "SELECT * FROM '/etc/passwd'",
+        "SELECT * FROM nothing_here",
+        "SELEC 1",
+        "",
+    ];
+    for query in refused {
+        let reply = fixture.sql(&token, query).await;
+        reply.assert_problem(StatusCode::BAD_REQUEST);
+        let detail = reply.json()["detail"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string();
+        assert!(!detail.contains("panicked"), "{query}: {detail}");
+    }
+    // Nothing was written or created by the refused statements.
+    assert!(!std::path::Path::new("/tmp/weft-copy.parquet").exists());
+    let count = fixture.sql(&token, "SELECT count(*) FROM events").await;
+    assert_eq!(count.json()["rows"], json!([[7]]));
+    Ok(())
+}
+
+#[tokio::test]
+async fn results_come_as_arrow_ipc_on_request() -> anyhow::Result<()> {
+    let fixture = fixture_with_events(ApiConfig::default())?;
+    let request = Request::builder()
+        .method("POST")
+        .uri("/api/v1/sql")
+        .header(
+            header::AUTHORIZATION,
+            format!("Bearer {}", fixture.token(Role::Analyst)),
+        )
+        .header(header::CONTENT_TYPE, "application/json")
+        .header(header::ACCEPT, "application/vnd.apache.arrow.stream")
+        .body(Body::from(
+            json!({"query": "SELECT service, count(*) AS n FROM events GROUP BY service"})
+                .to_string(),
+        ))?;
+    let reply = fixture.request(request).await;
+    assert_eq!(reply.status, StatusCode::OK);
+    assert_eq!(
+        reply.header("content-type"),
+        Some("application/vnd.apache.arrow.stream")
+    );
+    let reader = datafusion::arrow::ipc::reader::StreamReader::try_new(
+        std::io::Cursor::new(reply.body),
+        None,
+    )?;
+    let mut rows = 0;
+    for batch in reader {
+        let batch = batch?;
+        assert_eq!(batch.schema().field(1).name(), "n");
+        rows += batch.num_rows();
+    }
+    assert_eq!(rows, 3);
+    Ok(())
+}
