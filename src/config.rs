@@ -26,6 +26,13 @@ pub struct WeftConfig {
 }
 
 impl WeftConfig {
+    /// The data directory: the command line's `--data-dir`, else `data_dir` from the file, else
+    /// `./weft-data`.
+    pub fn data_dir(&self, flag: Option<PathBuf>) -> PathBuf {
+        flag.or_else(|| self.data_dir.clone())
+            .unwrap_or_else(|| PathBuf::from("weft-data"))
+    }
+
     /// Loads `path`, or the defaults when no file is given.
     pub fn load(path: Option<&Path>) -> anyhow::Result<WeftConfig> {
         let Some(path) = path else {

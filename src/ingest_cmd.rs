@@ -62,11 +62,7 @@ pub struct KafkaArgs {
 }
 
 pub fn run(args: IngestArgs, config: WeftConfig) -> anyhow::Result<ExitCode> {
-    let data_dir = args
-        .data_dir
-        .clone()
-        .or(config.data_dir.clone())
-        .unwrap_or_else(|| PathBuf::from("weft-data"));
+    let data_dir = config.data_dir(args.data_dir.clone());
     if args.kafka.kafka {
         return run_kafka(args, config, data_dir);
     }

@@ -8,7 +8,10 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 mod config;
 mod ingest_cmd;
+mod rules_cmd;
+mod serve_cmd;
 mod ship_cmd;
+mod token_cmd;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -33,6 +36,14 @@ enum Command {
     Ingest(ingest_cmd::IngestArgs),
     /// Send log lines (files or stdin) to a Kafka topic, one record per line.
     Ship(ship_cmd::ShipArgs),
+    /// Check Sigma rules and try them on sample events.
+    Rules(rules_cmd::RulesArgs),
+    /// Serve the analyst API (HTTPS with --tls-cert/--tls-key).
+    Serve(serve_cmd::ServeArgs),
+    /// Create, list and revoke API tokens.
+    Token(token_cmd::TokenArgs),
+    /// Prepare a data directory and print its first admin token.
+    Init(token_cmd::InitArgs),
     /// Print the normalized event schema and which formats fill which columns.
     Schema,
     /// List the log formats weft reads, one per line, the format name first.
@@ -52,6 +63,13 @@ fn main() -> ExitCode {
         Command::Ingest(args) => config::WeftConfig::load(cli.config.as_deref())
             .and_then(|config| ingest_cmd::run(args, config)),
         Command::Ship(args) => ship_cmd::run(args),
+        Command::Rules(args) => rules_cmd::run(args),
+        Command::Serve(args) => config::WeftConfig::load(cli.config.as_deref())
+            .and_then(|config| serve_cmd::run(args, config)),
+        Command::Token(args) => config::WeftConfig::load(cli.config.as_deref())
+            .and_then(|config| token_cmd::run(args, config)),
+        Command::Init(args) => config::WeftConfig::load(cli.config.as_deref())
+            .and_then(|config| token_cmd::init(args, config)),
         Command::Schema => {
             print!("{}", weft_ingest::schema::SCHEMA_DOC);
             Ok(ExitCode::SUCCESS)

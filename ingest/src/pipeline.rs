@@ -23,7 +23,7 @@ use serde::Serialize;
 use crate::batch::RecordMeta;
 use crate::config::IngestConfig;
 use crate::deadletter::DeadLetterWriter;
-use crate::event::Event;
+use crate::event::{Event, EventBuffer};
 use crate::frame::{Frame, Framer};
 use crate::parse::{self, ParseContext, Parser};
 use crate::store::{EventStore, FlushPolicy, StoreError};
@@ -215,6 +215,8 @@ pub struct Ingestor {
     summary: IngestSummary,
     /// Bytes read from the current input's file (compressed size for `.gz`).
     progress: Arc<AtomicU64>,
+    /// The event vector's allocation, reused from record to record.
+    events: EventBuffer,
 }
 
 impl std::fmt::Debug for Ingestor {
@@ -228,6 +230,16 @@ impl std::fmt::Debug for Ingestor {
 
 fn now_micros() -> i64 {
     chrono::Utc::now().timestamp_micros()
+}
+
+/// Adds one to `name`'s count, allocating the key only the first time it is seen.
+fn count(counts: &mut BTreeMap<String, u64>, name: &str) {
+    match counts.get_mut(name) {
+        Some(count) => *count += 1,
+        None => {
+            counts.insert(name.to_string(), 1);
+        }
+    }
 }
 
 /// The kind of a dead letter's reason, for counting: the format a parser error names, else
@@ -273,6 +285,7 @@ impl Ingestor {
             options,
             summary: IngestSummary::default(),
             progress: Arc::new(AtomicU64::new(0)),
+            events: EventBuffer::default(),
         })
     }
 
@@ -449,13 +462,15 @@ impl Ingestor {
             Ok(text) => (std::borrow::Cow::Borrowed(text), false),
             Err(_) => (String::from_utf8_lossy(bytes), true),
         };
-        let mut events: Vec<Event<'_>> = Vec::new();
+        let mut events: Vec<Event<'_>> = self.events.take();
         if let Err(error) = parser.parse(&text, context, &mut events) {
+            self.events.give_back(events);
             self.summary.read += 1;
             let reason = error.to_string();
             return self.dead_letter(&reason, record, bytes.len() as u64, bytes, ingest_time);
         }
         if events.is_empty() {
+            self.events.give_back(events);
             self.summary.metadata += 1;
             return Ok(());
         }
@@ -479,16 +494,8 @@ impl Ingestor {
                 raw: &text,
                 not_utf8,
             };
-            *self
-                .summary
-                .by_format
-                .entry(event.format.to_string())
-                .or_default() += 1;
-            *self
-                .summary
-                .by_class
-                .entry(event.class.as_str().to_string())
-                .or_default() += 1;
+            count(&mut self.summary.by_format, event.format);
+            count(&mut self.summary.by_class, event.class.as_str());
             if event.time.is_none() {
                 self.summary.time_missing += 1;
             }
@@ -497,6 +504,7 @@ impl Ingestor {
                 .append(event, &meta, record.origin, record.offset)?;
             self.count_written(&written);
         }
+        self.events.give_back(events);
         Ok(())
     }
 

@@ -1,0 +1,168 @@
+//! `weft rules`: check Sigma rules and try them on sample events.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::Context;
+use clap::{Args, Subcommand};
+use weft_correlate::sigma::report::{check_json_lines, match_records, read_event_file};
+use weft_correlate::sigma::{FieldMapping, Placeholders, RuleSet, SigmaMatcher, load_paths};
+
+#[derive(Debug, Args)]
+pub struct RulesArgs {
+    #[command(subcommand)]
+    command: RulesCommand,
+}
+
+#[derive(Debug, Subcommand)]
+enum RulesCommand {
+    /// Load rules (files or directories, recursively) and report each one as loaded or refused
+    /// with the reason; exits 1 when any rule is refused.
+    Check {
+        #[command(flatten)]
+        rules: RuleSource,
+        /// One JSON object per line per rule (path, id, title, status, reason), then totals.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Run rules over sample events and report which events each rule matches.
+    Test {
+        #[command(flatten)]
+        rules: RuleSource,
+        /// Event files: JSON lines, JSON objects back to back, a JSON array, or log lines.
+        #[arg(long = "events", value_name = "FILE", required = true, num_args = 1..)]
+        events: Vec<PathBuf>,
+        /// Format of the events (see `weft formats`); `auto` detects it per record.
+        #[arg(long, default_value = "auto")]
+        format: String,
+        /// One JSON object per line per match (rule_id, rule_title, level, event_index,
+        /// event_id).
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+/// Where rules come from, and how their fields and placeholders resolve.
+#[derive(Debug, Args)]
+struct RuleSource {
+    /// Rule files or directories (recursively, *.yml and *.yaml).
+    #[arg(long = "rules", value_name = "PATH", num_args = 1..)]
+    rules: Vec<PathBuf>,
+    /// Rule paths given without --rules.
+    #[arg(value_name = "PATH")]
+    paths: Vec<PathBuf>,
+    /// Extra field mapping (TOML, see correlate/SIGMA.md), applied over the default one.
+    #[arg(long, value_name = "FILE")]
+    mapping: Vec<PathBuf>,
+    /// Values of %placeholders% (TOML: name = ["value", ...]).
+    #[arg(long, value_name = "FILE")]
+    placeholders: Option<PathBuf>,
+}
+
+impl RuleSource {
+    fn load(&self) -> anyhow::Result<(RuleSet, FieldMapping)> {
+        let paths: Vec<PathBuf> = self.rules.iter().chain(&self.paths).cloned().collect();
+        if paths.is_empty() {
+            anyhow::bail!("no rules given: pass rule files or directories");
+        }
+        let placeholders = match &self.placeholders {
+            Some(path) => {
+                let text = std::fs::read_to_string(path)
+                    .with_context(|| format!("cannot read {}", path.display()))?;
+                Placeholders::from_toml(&text)
+                    .with_context(|| format!("invalid placeholders in {}", path.display()))?
+            }
+            None => Placeholders::default(),
+        };
+        let texts = self
+            .mapping
+            .iter()
+            .map(|path| {
+                std::fs::read_to_string(path)
+                    .with_context(|| format!("cannot read {}", path.display()))
+            })
+            .collect::<anyhow::Result<Vec<String>>>()?;
+        let texts: Vec<&str> = texts.iter().map(String::as_str).collect();
+        let mapping = FieldMapping::from_toml(&texts).context("invalid field mapping")?;
+        Ok((load_paths(&paths, &placeholders), mapping))
+    }
+}
+
+pub fn run(args: RulesArgs) -> anyhow::Result<ExitCode> {
+    match args.command {
+        RulesCommand::Check { rules, json } => check(&rules, json),
+        RulesCommand::Test {
+            rules,
+            events,
+            format,
+            json,
+        } => test(&rules, &events, &format, json),
+    }
+}
+
+fn check(source: &RuleSource, json: bool) -> anyhow::Result<ExitCode> {
+    let (set, _) = source.load()?;
+    if json {
+        for line in check_json_lines(&set) {
+            println!("{line}");
+        }
+    } else {
+        for check in &set.checks {
+            let path = check
+                .path
+                .as_deref()
+                .map(|path| path.display().to_string())
+                .unwrap_or_default();
+            let name = check.title.as_deref().unwrap_or("(untitled)");
+            match &check.reason {
+                Some(reason) => println!("{:7}  {path}  {name}: {reason}", check.status),
+                None => println!("{:7}  {path}  {name}", check.status),
+            }
+        }
+        let totals = set.totals();
+        println!("{} loaded, {} refused", totals.loaded, totals.refused);
+    }
+    Ok(if set.totals().refused == 0 {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
+}
+
+fn test(
+    source: &RuleSource,
+    events: &[PathBuf],
+    format: &str,
+    json: bool,
+) -> anyhow::Result<ExitCode> {
+    let (set, mapping) = source.load()?;
+    for error in &set.errors {
+        eprintln!("warning: {error}");
+    }
+    let matcher = SigmaMatcher::new(set.rules, &mapping);
+    let mut matches = 0usize;
+    for path in events {
+        let bytes =
+            std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
+        let origin = path.display().to_string();
+        let batch = read_event_file(&origin, &bytes, format)?;
+        for record in match_records(&matcher, &batch)? {
+            matches += 1;
+            if json {
+                println!("{}", serde_json::to_string(&record)?);
+            } else {
+                println!(
+                    "{origin}  event {}  {}  [{}] {}",
+                    record.event_index,
+                    record.rule_id.as_deref().unwrap_or("-"),
+                    record.level.unwrap_or("-"),
+                    record.rule_title
+                );
+            }
+        }
+    }
+    if !json {
+        println!("{matches} match(es)");
+    }
+    Ok(ExitCode::SUCCESS)
+}
