@@ -6,6 +6,7 @@
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
+mod backtest_cmd;
 mod config;
 mod ingest_cmd;
 mod rules_cmd;

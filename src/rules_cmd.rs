@@ -5,8 +5,12 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 use clap::{Args, Subcommand};
+use weft_correlate::correlation::CorrelationSet;
+use weft_correlate::correlation::sequence::{LoadedSequences, load_sequence_paths};
 use weft_correlate::sigma::report::{check_json_lines, match_records, read_event_file};
 use weft_correlate::sigma::{FieldMapping, Placeholders, RuleSet, SigmaMatcher, load_paths};
+
+use crate::backtest_cmd;
 
 #[derive(Debug, Args)]
 pub struct RulesArgs {
@@ -16,8 +20,9 @@ pub struct RulesArgs {
 
 #[derive(Debug, Subcommand)]
 enum RulesCommand {
-    /// Load rules (files or directories, recursively) and report each one as loaded or refused
-    /// with the reason; exits 1 when any rule is refused.
+    /// Load rules (files or directories, recursively: Sigma rules, correlations and weft
+    /// sequences) and report each one as loaded or refused with the reason; exits 1 when any
+    /// rule is refused or the correlations cannot run together.
     Check {
         #[command(flatten)]
         rules: RuleSource,
@@ -40,6 +45,9 @@ enum RulesCommand {
         #[arg(long)]
         json: bool,
     },
+    /// Replay stored events through rules, correlations and sequences, and print the alerts
+    /// they would have raised.
+    Backtest(backtest_cmd::BacktestArgs),
 }
 
 /// Where rules come from, and how their fields and placeholders resolve.
@@ -60,8 +68,12 @@ struct RuleSource {
 }
 
 impl RuleSource {
+    fn paths(&self) -> Vec<PathBuf> {
+        self.rules.iter().chain(&self.paths).cloned().collect()
+    }
+
     fn load(&self) -> anyhow::Result<(RuleSet, FieldMapping)> {
-        let paths: Vec<PathBuf> = self.rules.iter().chain(&self.paths).cloned().collect();
+        let paths = self.paths();
         if paths.is_empty() {
             anyhow::bail!("no rules given: pass rule files or directories");
         }
@@ -97,11 +109,24 @@ pub fn run(args: RulesArgs) -> anyhow::Result<ExitCode> {
             format,
             json,
         } => test(&rules, &events, &format, json),
+        RulesCommand::Backtest(args) => backtest_cmd::run(args),
     }
 }
 
 fn check(source: &RuleSource, json: bool) -> anyhow::Result<ExitCode> {
-    let (set, _) = source.load()?;
+    let (mut set, mapping) = source.load()?;
+    let sequences: LoadedSequences = load_sequence_paths(&source.paths());
+    set.checks.extend(sequences.checks());
+    // Rules that load one by one may still not run together (a sequence step naming a rule
+    // that is not there, a correlation cycle through a sequence).
+    let matcher = SigmaMatcher::new(std::mem::take(&mut set.rules), &mapping);
+    let together = CorrelationSet::with_sequences(
+        matcher.rules(),
+        &set.correlations,
+        &sequences.rules,
+        &mapping,
+    )
+    .err();
     if json {
         for line in check_json_lines(&set) {
             println!("{line}");
@@ -122,7 +147,10 @@ fn check(source: &RuleSource, json: bool) -> anyhow::Result<ExitCode> {
         let totals = set.totals();
         println!("{} loaded, {} refused", totals.loaded, totals.refused);
     }
-    Ok(if set.totals().refused == 0 {
+    if let Some(error) = &together {
+        eprintln!("error: the correlation rules cannot run together: {error}");
+    }
+    Ok(if set.totals().refused == 0 && together.is_none() {
         ExitCode::SUCCESS
     } else {
         ExitCode::from(1)

@@ -176,3 +176,146 @@ fn test_of_an_unreadable_event_file_fails_with_its_name() {
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(stderr.contains("absent.json"), "{stderr}");
 }
+
+const SEQUENCE: &str = "title: Failed then curl
+id: 5b6f6e1a-0000-4000-8000-000000000104
+level: high
+sequence:
+    by: [who]
+    maxspan: 5m
+    steps:
+        - rule: 5b6f6e1a-0000-4000-8000-000000000102
+          by: [user]
+        - rule: 5b6f6e1a-0000-4000-8000-000000000101
+          by: [user]
+";
+
+const BRUTE_FORCE: &str = "title: Failed login
+id: 5b6f6e1a-0000-4000-8000-000000000102
+name: failed_login
+level: medium
+logsource:
+    category: authentication
+detection:
+    sel:
+        outcome: failure
+    condition: sel
+---
+title: Many failed logins for one user
+id: 5b6f6e1a-0000-4000-8000-000000000105
+level: high
+correlation:
+    type: event_count
+    rules:
+        - failed_login
+    group-by:
+        - user
+    timespan: 5m
+    condition:
+        gte: 3
+";
+
+#[test]
+fn check_reports_weft_sequences_with_their_own_verdict() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let rules = rules_dir(dir.path(), false);
+    fs::write(rules.join("sequence.yml"), SEQUENCE).expect("write sequence");
+    let output = run(weft().args(["rules", "check", "--json"]).arg(&rules));
+    assert!(output.status.success(), "{output:?}");
+    let lines = json_lines(&output);
+    assert!(
+        lines
+            .iter()
+            .any(|line| line["id"] == "5b6f6e1a-0000-4000-8000-000000000104"
+                && line["status"] == "loaded"),
+        "{lines:?}"
+    );
+    assert_eq!(
+        lines.last().expect("totals")["totals"],
+        serde_json::json!({"loaded": 3, "refused": 0})
+    );
+
+    // A step naming a rule that is not loaded: each document parses, the set cannot run.
+    fs::write(
+        rules.join("sequence.yml"),
+        SEQUENCE.replace("000000000101", "000000000999"),
+    )
+    .expect("write sequence");
+    let output = run(weft().args(["rules", "check"]).arg(&rules));
+    assert_eq!(output.status.code(), Some(1), "{output:?}");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("000000000999"), "{stderr}");
+}
+
+#[test]
+fn backtest_replays_the_store_and_prints_each_alert_once() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let rules = dir.path().join("rules");
+    fs::create_dir_all(&rules).expect("rules dir");
+    fs::write(rules.join("brute_force.yml"), BRUTE_FORCE).expect("write rules");
+    let events = dir.path().join("auth.json");
+    let mut lines = String::new();
+    for (time, user) in [
+        ("10:00:00", "alice"),
+        ("10:00:20", "alice"),
+        ("10:00:40", "bob"),
+        ("10:00:50", "alice"),
+        ("10:01:10", "bob"),
+    ] {
+        lines.push_str(&format!(
+            "{{\"time\":\"2026-11-23T{time}Z\",\"class\":\"authentication\",\"user\":\"{user}\",\"outcome\":\"failure\"}}\n"
+        ));
+    }
+    fs::write(&events, lines).expect("write events");
+    let data_dir = dir.path().join("data");
+    let ingest = run(weft()
+        .args(["ingest", "--format", "json", "--data-dir"])
+        .arg(&data_dir)
+        .arg(&events));
+    assert!(ingest.status.success(), "{ingest:?}");
+
+    let output = run(weft()
+        .args(["rules", "backtest", "--json", "--rules"])
+        .arg(&rules)
+        .arg("--data-dir")
+        .arg(&data_dir));
+    assert!(output.status.success(), "{output:?}");
+    let alerts = json_lines(&output);
+    assert_eq!(
+        alerts.len(),
+        1,
+        "alice failed three times, bob twice: {alerts:?}"
+    );
+    let alert = &alerts[0];
+    assert_eq!(alert["rule_id"], "5b6f6e1a-0000-4000-8000-000000000105");
+    assert_eq!(alert["group"], serde_json::json!({"user": "alice"}));
+    assert_eq!(alert["event_count"], 3);
+    assert_eq!(alert["event_ids"].as_array().map(Vec::len), Some(3));
+    assert!(alert["alert_id"].is_string());
+
+    let again = run(weft()
+        .args(["rules", "backtest", "--json", "--rules"])
+        .arg(&rules)
+        .arg("--data-dir")
+        .arg(&data_dir));
+    assert_eq!(
+        json_lines(&again),
+        alerts,
+        "a replay gives the same alert and id"
+    );
+
+    let outside = run(weft()
+        .args([
+            "rules",
+            "backtest",
+            "--json",
+            "--from",
+            "2026-11-24",
+            "--rules",
+        ])
+        .arg(&rules)
+        .arg("--data-dir")
+        .arg(&data_dir));
+    assert!(outside.status.success(), "{outside:?}");
+    assert!(json_lines(&outside).is_empty(), "no events after --from");
+}

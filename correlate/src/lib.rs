@@ -7,7 +7,12 @@
 //! - [`sigma`]: Sigma rules loaded, validated and compiled into a [`sigma::SigmaMatcher`] that
 //!   evaluates a whole `RecordBatch` at once. Matching is synchronous and pure: the same batch
 //!   and rules always give the same matches.
+//! - [`correlation`]: Sigma correlation rules over the matcher's signals, in event-time
+//!   sliding windows with per-partition watermarks; bounded, checkpointed state; the same
+//!   alerts whether the events are streamed (in any order within the allowed lateness, across
+//!   restarts) or replayed from the store ([`correlation::backtest`]).
 
+pub mod correlation;
 pub mod sigma;
 
 /// The schema version this crate's matchers are written against.

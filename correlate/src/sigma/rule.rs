@@ -198,6 +198,13 @@ pub fn parse_documents(text: &str, path: Option<&Path>) -> Vec<Result<SigmaDocum
             }
             _ => {}
         }
+        if let Yaml::Hash(map) = yaml
+            && map.contains_key(&Yaml::String("sequence".into()))
+        {
+            // A weft sequence (correlate/CORRELATION.md), not a Sigma document: the
+            // correlation loader reads and checks it.
+            continue;
+        }
         let mut origin = base.clone();
         origin.document = index;
         let merged = match &global {
@@ -326,7 +333,7 @@ fn date(map: &yaml_rust2::yaml::Hash, key: &'static str) -> Result<Option<String
 }
 
 /// Parses the metadata shared by every document kind.
-pub(super) fn parse_meta(map: &yaml_rust2::yaml::Hash) -> Result<RuleMeta, RuleErrorKind> {
+pub(crate) fn parse_meta(map: &yaml_rust2::yaml::Hash) -> Result<RuleMeta, RuleErrorKind> {
     let title = string(map, "title")?.ok_or(RuleErrorKind::Missing("title"))?;
     if title.chars().count() > 256 {
         return Err(invalid("title", "is longer than 256 characters"));
