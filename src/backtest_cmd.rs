@@ -29,6 +29,10 @@ pub struct BacktestArgs {
     /// Data directory holding the event store.
     #[arg(long, value_name = "DIR", default_value = "weft-data")]
     pub data_dir: PathBuf,
+    /// Extra Sigma field mapping (TOML), applied over the default one; the rule pack's is
+    /// `rules/mapping.toml`.
+    #[arg(long, value_name = "FILE")]
+    pub mapping: Vec<PathBuf>,
     /// One JSON object per line per alert (alert_id, rule_id, rule_name, level, group,
     /// window_start, window_end, event_ids, event_count).
     #[arg(long)]
@@ -92,7 +96,15 @@ pub fn run(args: BacktestArgs) -> anyhow::Result<ExitCode> {
             document + 1
         );
     }
-    let mapping = FieldMapping::default();
+    let texts = args
+        .mapping
+        .iter()
+        .map(|path| {
+            std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))
+        })
+        .collect::<anyhow::Result<Vec<String>>>()?;
+    let texts: Vec<&str> = texts.iter().map(String::as_str).collect();
+    let mapping = FieldMapping::from_toml(&texts).context("invalid field mapping")?;
     let correlations = set.correlations;
     let matcher = SigmaMatcher::new(set.rules, &mapping);
     let compiled =

@@ -319,3 +319,43 @@ fn backtest_replays_the_store_and_prints_each_alert_once() {
     assert!(outside.status.success(), "{outside:?}");
     assert!(json_lines(&outside).is_empty(), "no events after --from");
 }
+
+#[test]
+fn the_rule_pack_finds_the_example_attack() {
+    let repo = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let dir = tempfile::tempdir().expect("temp dir");
+    let data_dir = dir.path().join("data");
+    let logs: Vec<std::path::PathBuf> = fs::read_dir(repo.join("examples/logs"))
+        .expect("example logs")
+        .map(|entry| entry.expect("entry").path())
+        .collect();
+    let ingest = run(weft()
+        .arg("ingest")
+        .arg("--data-dir")
+        .arg(&data_dir)
+        .args(&logs));
+    assert!(ingest.status.success(), "{ingest:?}");
+
+    let output = run(weft()
+        .args(["rules", "backtest", "--json", "--rules"])
+        .arg(repo.join("rules"))
+        .arg("--mapping")
+        .arg(repo.join("rules/mapping.toml"))
+        .arg("--data-dir")
+        .arg(&data_dir));
+    assert!(output.status.success(), "{output:?}");
+    let mut names: Vec<String> = json_lines(&output)
+        .iter()
+        .map(|alert| alert["rule_name"].as_str().expect("rule_name").to_string())
+        .collect();
+    names.sort();
+    assert_eq!(
+        names,
+        [
+            "Exec or attach into a pod",
+            "Secrets listed or read outside the control plane",
+            "Session or token used from several addresses",
+        ],
+        "the example platform's attack, and nothing else"
+    );
+}

@@ -206,6 +206,7 @@ fn backtest_command_runs_with_json_and_table_output() {
             from: Some("2026-05-01".into()),
             to: Some("2026-05-01T13:00:00Z".into()),
             data_dir: data_dir.clone(),
+            mapping: Vec::new(),
             json,
         })
         .expect("backtest command runs");
@@ -216,6 +217,7 @@ fn backtest_command_runs_with_json_and_table_output() {
         from: Some("yesterday".into()),
         to: None,
         data_dir,
+        mapping: Vec::new(),
         json: true,
     });
     assert!(bad.is_err());
