@@ -1,5 +1,7 @@
 //! Building a segment's search index: events per second for CloudTrail-sized records, the
-//! rows of one flushed segment at a time.
+//! rows of one flushed segment at a time; and what the index adds to writing a segment
+//! (`segment/parquet_only`: the Parquet file alone, as segments were written before they had
+//! an index; `segment/with_index`: `write_segment`, index then Parquet).
 //!
 //! `cargo bench -p weft-ingest --bench index`
 
@@ -12,6 +14,8 @@ use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use weft_ingest::batch::{EventBatchBuilder, RecordMeta};
 use weft_ingest::index::write_index;
 use weft_ingest::parse::{self, ParseContext, ParserOptions};
+use weft_ingest::store::manifest::SegmentEntry;
+use weft_ingest::store::segment;
 
 #[allow(dead_code)]
 #[path = "support/data.rs"]
@@ -62,5 +66,52 @@ fn bench_index(criterion: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, bench_index);
+fn bench_segment(criterion: &mut Criterion) {
+    let batch = batch();
+    let mut group = criterion.benchmark_group("segment");
+    group.sample_size(10);
+    group.throughput(Throughput::Elements(batch.num_rows() as u64));
+    group.bench_function("parquet_only", |bencher| {
+        bencher.iter_batched(
+            || tempfile::tempdir().expect("tempdir"),
+            |dir| {
+                let file = std::fs::File::create(dir.path().join("segment.parquet")).expect("file");
+                let properties = segment::writer_properties("{}".to_string()).expect("properties");
+                let mut writer =
+                    parquet::arrow::ArrowWriter::try_new(file, batch.schema(), Some(properties))
+                        .expect("writer");
+                writer.write(&batch).expect("write");
+                let file = writer.into_inner().expect("close");
+                file.sync_all().expect("sync");
+                black_box(dir)
+            },
+            criterion::BatchSize::PerIteration,
+        )
+    });
+    group.bench_function("with_index", |bencher| {
+        bencher.iter_batched(
+            || tempfile::tempdir().expect("tempdir"),
+            |dir| {
+                let entry = SegmentEntry {
+                    segment: "bench".to_string(),
+                    path: "events/date=2024-05-01/hour=12/bench.parquet".to_string(),
+                    rows: batch.num_rows() as u64,
+                    bytes: 0,
+                    min_time: 0,
+                    max_time: 0,
+                    created: 0,
+                    schema_version: "1".to_string(),
+                    sources: Vec::new(),
+                    checkpoint: None,
+                };
+                black_box(segment::write_segment(dir.path(), &batch, entry).expect("segment"));
+                dir
+            },
+            criterion::BatchSize::PerIteration,
+        )
+    });
+    group.finish();
+}
+
+criterion_group!(benches, bench_index, bench_segment);
 criterion_main!(benches);

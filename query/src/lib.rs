@@ -1,15 +1,17 @@
 //! weft's query side: readers of the event store and the authenticated HTTP API analysts use.
 //!
-//! Place in the data flow: `ingest` writes Parquet segments; this crate reads them with
-//! DataFusion ([`sql`]) and serves them over HTTP ([`api`], [`serve`]). The only events it
-//! writes are its own audit trail ([`audit`]): one `api_activity` event of service `weft` per
-//! request, through weft-ingest's event store.
+//! Place in the data flow: `ingest` writes Parquet segments and their search indexes; this
+//! crate reads them with DataFusion ([`sql`]) and tantivy ([`search`]) and serves them over
+//! HTTP ([`api`], [`serve`]). The only events it writes are its own audit trail ([`audit`]):
+//! one `api_activity` event of service `weft` per request, through weft-ingest's event store.
 //!
 //! Invariants:
 //! - every route is listed in one table ([`api::routes::ROUTES`]) with its minimum role, and a
 //!   request reaches a handler only through a row that admits it (deny by default);
 //! - tokens are stored only as SHA-256 hashes ([`auth::token`]);
 //! - SQL is one read-only query with a timeout, a memory pool and a row limit;
+//! - event search reads only the indexes of segments in its time range, and from Parquet only
+//!   the rows it returns;
 //! - every error is a JSON problem document with a fixed status; internal causes go to the
 //!   log, never to the caller.
 
@@ -19,6 +21,7 @@ pub mod auth;
 pub mod error;
 pub mod metrics;
 pub mod ratelimit;
+pub mod search;
 pub mod serve;
 pub mod sql;
 

@@ -29,21 +29,40 @@ use std::path::PathBuf;
 use tantivy::schema::{
     FAST, Field, INDEXED, IndexRecordOption, STORED, Schema, TextFieldIndexing, TextOptions,
 };
-use tantivy::tokenizer::{LowerCaser, RawTokenizer, SimpleTokenizer, TextAnalyzer};
+use tantivy::tokenizer::{
+    LowerCaser, RawTokenizer, SimpleTokenizer, TextAnalyzer, TokenizerManager,
+};
 
-pub use search::{Hit, SearchError, SearchRequest, SegmentHits, SegmentIndex};
-pub use writer::{IndexStats, write_index};
+pub use search::{
+    Hit, SearchError, SearchRequest, SegmentHits, SegmentIndex, TimeBuckets, check_query,
+};
+pub use writer::{IndexStats, temp_path, write_index, write_index_batches};
 
 use crate::schema as columns;
 
-/// The directory of a segment's index: the segment's file name with this suffix, beside it.
+/// The directory of a segment's index is the segment's file name between this prefix and
+/// [`INDEX_SUFFIX`], beside it. Readers of the Parquet store (pyarrow and Spark datasets, Hive
+/// layouts) skip names starting with `_`, so the index never looks like data to them.
+pub const INDEX_PREFIX: &str = "_";
+/// See [`INDEX_PREFIX`].
 pub const INDEX_SUFFIX: &str = ".idx";
 
-/// The index directory of the segment at `segment_path`.
+/// The index directory of the segment at `segment_path`: `<dir>/_<segment file name>.idx`.
 pub fn index_path(segment_path: &std::path::Path) -> PathBuf {
-    let mut name = segment_path.file_name().unwrap_or_default().to_os_string();
+    let mut name = std::ffi::OsString::from(INDEX_PREFIX);
+    name.push(segment_path.file_name().unwrap_or_default());
     name.push(INDEX_SUFFIX);
     segment_path.with_file_name(name)
+}
+
+/// The segment whose index directory is `index_path` (the inverse of [`index_path`]).
+pub fn segment_of_index(index_path: &std::path::Path) -> PathBuf {
+    let name = index_path
+        .file_name()
+        .map(|name| name.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let name = name.strip_prefix(INDEX_PREFIX).unwrap_or(&name);
+    index_path.with_file_name(name.strip_suffix(INDEX_SUFFIX).unwrap_or(name))
 }
 
 /// Why a segment index could not be built or read.
@@ -184,9 +203,8 @@ impl Default for IndexSchema {
     }
 }
 
-/// Registers weft's tokenizers on an index (they are not stored in it).
-fn register_tokenizers(index: &tantivy::Index) {
-    let tokenizers = index.tokenizers();
+/// Registers weft's tokenizers (they are not stored in an index; every reader registers them).
+fn register_into(tokenizers: &TokenizerManager) {
     tokenizers.register(
         KEYWORD,
         TextAnalyzer::builder(RawTokenizer::default())
@@ -199,6 +217,11 @@ fn register_tokenizers(index: &tantivy::Index) {
             .filter(LowerCaser)
             .build(),
     );
+}
+
+/// Registers weft's tokenizers on an index.
+fn register_tokenizers(index: &tantivy::Index) {
+    register_into(index.tokenizers());
 }
 
 #[cfg(test)]

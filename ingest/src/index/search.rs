@@ -3,12 +3,14 @@
 use std::ops::Bound;
 use std::path::{Path, PathBuf};
 
-use tantivy::collector::{Count, TopDocs};
-use tantivy::query::{AllQuery, BooleanQuery, Occur, Query, QueryParser, RangeQuery};
-use tantivy::schema::Term;
-use tantivy::{DocId, Index, IndexReader, ReloadPolicy, SegmentReader};
+use tantivy::collector::{Collector, Count, SegmentCollector, TopDocs};
+use tantivy::columnar::Column;
+use tantivy::query::{AllQuery, BooleanQuery, Occur, Query, QueryParser, RangeQuery, TermQuery};
+use tantivy::schema::{IndexRecordOption, Term};
+use tantivy::tokenizer::TokenizerManager;
+use tantivy::{DocId, Index, IndexReader, ReloadPolicy, Score, SegmentOrdinal, SegmentReader};
 
-use super::{IndexError, IndexSchema, register_tokenizers};
+use super::{IndexError, IndexSchema, register_into, register_tokenizers};
 use crate::schema as columns;
 
 /// What to look for in a segment.
@@ -57,6 +59,33 @@ pub enum SearchError {
     Index(#[from] IndexError),
 }
 
+/// Time buckets to count matching rows in: `buckets` buckets of `interval` microseconds from
+/// `start` (UTC microseconds). Rows outside them are not counted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TimeBuckets {
+    pub start: i64,
+    pub interval: i64,
+    pub buckets: usize,
+}
+
+/// Checks that `text` is a valid query, without any index: the same parser and fields as
+/// [`SegmentIndex::search`], so a query accepted here fails nowhere for its syntax.
+pub fn check_query(text: &str) -> Result<(), SearchError> {
+    let text = text.trim();
+    if text.is_empty() {
+        return Ok(());
+    }
+    let schema = IndexSchema::new();
+    let tokenizers = TokenizerManager::default();
+    register_into(&tokenizers);
+    let mut parser = QueryParser::new(schema.schema.clone(), schema.default_fields(), tokenizers);
+    parser.set_conjunction_by_default();
+    parser
+        .parse_query(text)
+        .map(|_| ())
+        .map_err(|error| SearchError::Query(error.to_string()))
+}
+
 /// An open segment index.
 pub struct SegmentIndex {
     path: PathBuf,
@@ -102,37 +131,44 @@ impl SegmentIndex {
     /// The rows matching `request`, newest first.
     pub fn search(&self, request: &SearchRequest) -> Result<SegmentHits, SearchError> {
         let query = self.query(request)?;
+        self.search_query(query.as_ref(), request.limit, request.after)
+    }
+
+    fn search_query(
+        &self,
+        query: &dyn Query,
+        limit: usize,
+        after: Option<(i64, u64)>,
+    ) -> Result<SegmentHits, SearchError> {
         let searcher = self.reader.searcher();
-        let after = request.after;
-        let top =
-            TopDocs::with_limit(request.limit.max(1)).order_by(move |segment: &SegmentReader| {
-                let fast = segment.fast_fields();
-                let time = fast.i64(columns::TIME).ok();
-                let row = fast.u64(super::ROW).ok();
-                move |doc: DocId| {
-                    let key = (
-                        time.as_ref()
-                            .and_then(|column| column.first(doc))
-                            .unwrap_or(i64::MIN),
-                        row.as_ref()
-                            .and_then(|column| column.first(doc))
-                            .unwrap_or(0),
-                    );
-                    // Rows up to the cursor (already returned) sort last and are dropped below.
-                    match after {
-                        Some(cursor) if key >= cursor => None,
-                        _ => Some(key),
-                    }
+        let top = TopDocs::with_limit(limit.max(1)).order_by(move |segment: &SegmentReader| {
+            let fast = segment.fast_fields();
+            let time = fast.i64(columns::TIME).ok();
+            let row = fast.u64(super::ROW).ok();
+            move |doc: DocId| {
+                let key = (
+                    time.as_ref()
+                        .and_then(|column| column.first(doc))
+                        .unwrap_or(i64::MIN),
+                    row.as_ref()
+                        .and_then(|column| column.first(doc))
+                        .unwrap_or(0),
+                );
+                // Rows up to the cursor (already returned) sort last and are dropped below.
+                match after {
+                    Some(cursor) if key >= cursor => None,
+                    _ => Some(key),
                 }
-            });
+            }
+        });
         let (total, top) =
             searcher
-                .search(&query, &(Count, top))
+                .search(query, &(Count, top))
                 .map_err(|error| IndexError::Tantivy {
                     path: self.path.clone(),
                     error,
                 })?;
-        let hits = if request.limit == 0 {
+        let hits = if limit == 0 {
             Vec::new()
         } else {
             top.into_iter()
@@ -140,6 +176,48 @@ impl SegmentIndex {
                 .collect()
         };
         Ok(SegmentHits { hits, total })
+    }
+
+    /// Rows (documents) in the index: equal to its segment's rows when the index is whole.
+    pub fn num_rows(&self) -> u64 {
+        self.reader.searcher().num_docs()
+    }
+
+    /// The newest row whose `event_id` is `event_id` (ids are unique, unless a record was
+    /// stored twice).
+    pub fn find_event(&self, event_id: &str) -> Result<Option<Hit>, SearchError> {
+        let Some(&(_, field)) = self
+            .schema
+            .keywords
+            .iter()
+            .find(|(name, _)| *name == columns::EVENT_ID)
+        else {
+            return Ok(None);
+        };
+        // Keyword values are indexed lower-cased.
+        let term = Term::from_field_text(field, &event_id.to_lowercase());
+        let query = TermQuery::new(term, IndexRecordOption::Basic);
+        let found = self.search_query(&query, 1, None)?;
+        Ok(found.hits.first().copied())
+    }
+
+    /// How many rows matching `request` (its query and time range; not its page) fall in each
+    /// of `buckets`.
+    pub fn histogram(
+        &self,
+        request: &SearchRequest,
+        buckets: TimeBuckets,
+    ) -> Result<Vec<u64>, SearchError> {
+        let query = self.query(request)?;
+        let searcher = self.reader.searcher();
+        searcher
+            .search(&query, &TimeHistogram(buckets))
+            .map_err(|error| {
+                SearchError::Index(IndexError::Tantivy {
+                    path: self.path.clone(),
+                    error,
+                })
+            })
     }
 
     fn query(&self, request: &SearchRequest) -> Result<Box<dyn Query>, SearchError> {
@@ -203,4 +281,72 @@ fn lift_negations(query: Box<dyn Query>) -> Box<dyn Query> {
         }
     }
     Box::new(BooleanQuery::new(clauses))
+}
+
+/// Counts matching rows per time bucket, from the `time` fast field.
+struct TimeHistogram(TimeBuckets);
+
+struct SegmentTimeHistogram {
+    time: Option<Column<i64>>,
+    buckets: TimeBuckets,
+    counts: Vec<u64>,
+}
+
+impl Collector for TimeHistogram {
+    type Fruit = Vec<u64>;
+    type Child = SegmentTimeHistogram;
+
+    fn for_segment(
+        &self,
+        _segment_local_id: SegmentOrdinal,
+        segment: &SegmentReader,
+    ) -> tantivy::Result<SegmentTimeHistogram> {
+        Ok(SegmentTimeHistogram {
+            time: segment.fast_fields().i64(columns::TIME).ok(),
+            buckets: self.0,
+            counts: vec![0; self.0.buckets],
+        })
+    }
+
+    fn requires_scoring(&self) -> bool {
+        false
+    }
+
+    fn merge_fruits(&self, fruits: Vec<Vec<u64>>) -> tantivy::Result<Vec<u64>> {
+        let mut counts = vec![0; self.0.buckets];
+        for fruit in fruits {
+            for (total, count) in counts.iter_mut().zip(fruit) {
+                *total += count;
+            }
+        }
+        Ok(counts)
+    }
+}
+
+impl SegmentCollector for SegmentTimeHistogram {
+    type Fruit = Vec<u64>;
+
+    fn collect(&mut self, doc: DocId, _score: Score) {
+        let Some(time) = self.time.as_ref().and_then(|column| column.first(doc)) else {
+            return;
+        };
+        let TimeBuckets {
+            start, interval, ..
+        } = self.buckets;
+        let Some(offset) = time.checked_sub(start).filter(|offset| *offset >= 0) else {
+            return;
+        };
+        let Some(bucket) = offset.checked_div(interval) else {
+            return;
+        };
+        if let Ok(bucket) = usize::try_from(bucket)
+            && let Some(count) = self.counts.get_mut(bucket)
+        {
+            *count += 1;
+        }
+    }
+
+    fn harvest(self) -> Vec<u64> {
+        self.counts
+    }
 }

@@ -26,13 +26,19 @@ pub struct IndexStats {
 /// `path`, which must not exist: it is built under a temporary name beside it, synced and
 /// renamed, so `path` either holds a whole index or nothing.
 pub fn write_index(batch: &RecordBatch, path: &Path) -> Result<IndexStats, IndexError> {
+    write_index_batches(std::slice::from_ref(batch), path)
+}
+
+/// Builds the index of a segment read back as several batches (its row groups, in file order):
+/// row numbers continue from one batch to the next. Same publishing rules as [`write_index`].
+pub fn write_index_batches(batches: &[RecordBatch], path: &Path) -> Result<IndexStats, IndexError> {
     let parent = path.parent().unwrap_or(Path::new("."));
     let temp = temp_path(path);
     if temp.exists() {
         fs::remove_dir_all(&temp).map_err(|error| io("removing a stale index", &temp, error))?;
     }
     fs::create_dir_all(&temp).map_err(|error| io("creating the index", &temp, error))?;
-    let result = build(batch, &temp).and_then(|stats| {
+    let result = build(batches, &temp).and_then(|stats| {
         fs::rename(&temp, path).map_err(|error| io("publishing the index", path, error))?;
         fs::File::open(parent)
             .and_then(|directory| directory.sync_all())
@@ -53,7 +59,7 @@ fn io(action: &'static str, path: &Path, error: std::io::Error) -> IndexError {
     }
 }
 
-fn build(batch: &RecordBatch, dir: &Path) -> Result<IndexStats, IndexError> {
+fn build(batches: &[RecordBatch], dir: &Path) -> Result<IndexStats, IndexError> {
     let tantivy_error = |error| IndexError::Tantivy {
         path: dir.to_path_buf(),
         error,
@@ -64,6 +70,27 @@ fn build(batch: &RecordBatch, dir: &Path) -> Result<IndexStats, IndexError> {
     let mut writer: IndexWriter<TantivyDocument> = index
         .writer_with_num_threads(1, WRITER_MEMORY)
         .map_err(tantivy_error)?;
+    let mut first_row = 0u64;
+    for batch in batches {
+        add_batch(&mut writer, &schema, batch, first_row, dir)?;
+        first_row += batch.num_rows() as u64;
+    }
+    writer.commit().map_err(tantivy_error)?;
+    writer.wait_merging_threads().map_err(tantivy_error)?;
+    Ok(IndexStats {
+        rows: usize::try_from(first_row).unwrap_or(usize::MAX),
+        bytes: directory_size(dir),
+    })
+}
+
+/// Adds one document per row of `batch`; the first row is row `first_row` of the segment.
+fn add_batch(
+    writer: &mut IndexWriter<TantivyDocument>,
+    schema: &IndexSchema,
+    batch: &RecordBatch,
+    first_row: u64,
+    dir: &Path,
+) -> Result<(), IndexError> {
     let rows = Rows::of(batch, dir)?;
     let field_text = |columns: &[(&'static str, tantivy::schema::Field)]| {
         columns
@@ -85,7 +112,7 @@ fn build(batch: &RecordBatch, dir: &Path) -> Result<IndexStats, IndexError> {
     for row in 0..batch.num_rows() {
         let mut document = TantivyDocument::new();
         document.add_i64(schema.time, rows.time.value(row));
-        document.add_u64(schema.row, row as u64);
+        document.add_u64(schema.row, first_row + row as u64);
         for (field, text) in words.iter().chain(&keywords) {
             text.each(row, |value| document.add_text(*field, value));
         }
@@ -96,14 +123,14 @@ fn build(batch: &RecordBatch, dir: &Path) -> Result<IndexStats, IndexError> {
                 document.add_i64(*field, i64::from(values.value(row)));
             }
         }
-        writer.add_document(document).map_err(tantivy_error)?;
+        writer
+            .add_document(document)
+            .map_err(|error| IndexError::Tantivy {
+                path: dir.to_path_buf(),
+                error,
+            })?;
     }
-    writer.commit().map_err(tantivy_error)?;
-    writer.wait_merging_threads().map_err(tantivy_error)?;
-    Ok(IndexStats {
-        rows: batch.num_rows(),
-        bytes: directory_size(dir),
-    })
+    Ok(())
 }
 
 fn column(batch: &RecordBatch, name: &'static str, dir: &Path) -> Result<ArrayRef, IndexError> {

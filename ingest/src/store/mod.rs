@@ -6,6 +6,7 @@
 //! ```text
 //! <data-dir>/manifest.jsonl                          one line per durable segment
 //! <data-dir>/events/date=YYYY-MM-DD/hour=HH/*.parquet  segments (zstd Parquet, schema v1)
+//! <data-dir>/events/date=YYYY-MM-DD/hour=HH/_*.parquet.idx/ each segment's search index
 //! <data-dir>/deadletter/                             records that could not be stored
 //! <data-dir>/quarantine/                             files found damaged on start
 //! <data-dir>/store.lock                              held while segments are published
@@ -22,19 +23,20 @@
 //! `store.lock`, so recovery never mistakes another worker's write in progress for a crash.
 
 pub mod manifest;
+mod recover;
 pub mod segment;
+pub mod segment_index;
 
 use std::collections::BTreeMap;
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use tracing::warn;
-
 use crate::batch::{EventBatchBuilder, RecordMeta};
 use crate::event::Event;
 use crate::schema::SCHEMA_VERSION;
 use manifest::{Checkpoint, CheckpointLine, Manifest, PartitionRange, SegmentEntry, SourceRange};
-use segment::TEMP_PREFIX;
+use recover::merge_recovery;
+pub use recover::{Recovery, recover};
 
 /// Microseconds in an hour: segments never span two event hours.
 const HOUR_MICROS: i64 = 3_600_000_000;
@@ -55,6 +57,8 @@ pub enum StoreError {
     Parquet(#[from] parquet::errors::ParquetError),
     #[error("building a record batch: {0}")]
     Arrow(#[from] arrow_schema::ArrowError),
+    #[error("writing a segment's search index: {0}")]
+    Index(#[from] crate::index::IndexError),
     #[error("damaged segment {path}: {reason}")]
     Corrupt { path: PathBuf, reason: String },
     /// Another worker recorded offsets of a partition this checkpoint covers: this worker no
@@ -106,22 +110,6 @@ impl Default for FlushPolicy {
 struct HourBuffer {
     builder: EventBatchBuilder,
     sources: BTreeMap<String, (u64, u64)>,
-}
-
-/// What [`recover`] did on start.
-#[derive(Debug, Default, Clone, PartialEq, Eq)]
-pub struct Recovery {
-    /// Incomplete segment files removed.
-    pub removed_temp: Vec<PathBuf>,
-    /// Complete segments missing from the manifest, added to it.
-    pub adopted: Vec<PathBuf>,
-    /// Damaged files moved to `quarantine/`.
-    pub quarantined: Vec<PathBuf>,
-    /// Manifest lines that were not valid (cut short by a crash).
-    pub bad_manifest_lines: usize,
-    /// Segments of a Kafka checkpoint whose write did not finish, removed: their records are
-    /// read again from Kafka.
-    pub abandoned: Vec<PathBuf>,
 }
 
 /// Buffers events per hour and writes them as segments.
@@ -367,394 +355,5 @@ fn lock_store(data_dir: &Path) -> Result<fs::File, StoreError> {
     Ok(file)
 }
 
-fn merge_recovery(total: &mut Recovery, more: Recovery) {
-    total.removed_temp.extend(more.removed_temp);
-    total.adopted.extend(more.adopted);
-    total.quarantined.extend(more.quarantined);
-    total.abandoned.extend(more.abandoned);
-    total.bad_manifest_lines = more.bad_manifest_lines;
-}
-
-/// Brings a data directory to a consistent state after a crash:
-/// - `.tmp-*` files (segments whose write never finished) are removed;
-/// - complete segments missing from the manifest (renamed, then the crash) are adopted from
-///   the entry in their footer — for a Kafka checkpoint, only when every segment of the
-///   checkpoint is there; the segments of a checkpoint cut short are removed, since their
-///   offsets were never recorded and are read again;
-/// - segment files that cannot be read are moved to `quarantine/` and reported.
-///
-/// Callers hold the store's lock.
-pub fn recover(data_dir: &Path, manifest: &Manifest) -> Result<Recovery, StoreError> {
-    let loaded = manifest.load()?;
-    let mut recovery = Recovery {
-        bad_manifest_lines: loaded.bad_lines.len(),
-        ..Recovery::default()
-    };
-    for (line, error) in &loaded.bad_lines {
-        warn!(line, %error, path = %manifest.path().display(), "ignoring a damaged manifest line");
-    }
-    let known: std::collections::HashSet<&str> = loaded
-        .entries
-        .iter()
-        .map(|entry| entry.path.as_str())
-        .collect();
-    let mut files = Vec::new();
-    collect_files(&data_dir.join("events"), &mut files)?;
-    let mut adopted = Vec::new();
-    let mut checkpoint_orphans: BTreeMap<String, Vec<(PathBuf, SegmentEntry)>> = BTreeMap::new();
-    for path in files {
-        let name = path
-            .file_name()
-            .map(|name| name.to_string_lossy().into_owned())
-            .unwrap_or_default();
-        if name.starts_with(TEMP_PREFIX) {
-            warn!(path = %path.display(), "removing a segment whose write did not finish");
-            fs::remove_file(&path).map_err(|error| StoreError::io("removing", &path, error))?;
-            recovery.removed_temp.push(path);
-            continue;
-        }
-        if !name.ends_with(".parquet") {
-            continue;
-        }
-        let relative = path
-            .strip_prefix(data_dir)
-            .unwrap_or(&path)
-            .to_string_lossy()
-            .into_owned();
-        if known.contains(relative.as_str()) {
-            continue;
-        }
-        match segment::read_segment_entry(&path) {
-            Ok(entry) if entry.path == relative && entry.checkpoint.is_some() => {
-                let id = entry
-                    .checkpoint
-                    .as_ref()
-                    .map(|checkpoint| checkpoint.id.clone())
-                    .unwrap_or_default();
-                checkpoint_orphans
-                    .entry(id)
-                    .or_default()
-                    .push((path, entry));
-            }
-            Ok(mut entry) if entry.path == relative => {
-                warn!(path = %path.display(), "adopting a segment missing from the manifest");
-                entry.path = relative;
-                adopted.push(entry);
-                recovery.adopted.push(path);
-            }
-            Ok(_) | Err(_) => {
-                let target = quarantine(data_dir, &path)?;
-                warn!(path = %path.display(), quarantined = %target.display(), "moved a damaged or unknown segment to quarantine");
-                recovery.quarantined.push(path);
-            }
-        }
-    }
-    for (id, orphans) in checkpoint_orphans {
-        let listed = loaded
-            .entries
-            .iter()
-            .filter(|entry| entry.checkpoint.as_ref().is_some_and(|c| c.id == id))
-            .count();
-        let expected = orphans
-            .first()
-            .and_then(|(_, entry)| entry.checkpoint.as_ref())
-            .map_or(0, |checkpoint| checkpoint.segments as usize);
-        if listed + orphans.len() >= expected {
-            for (path, entry) in orphans {
-                warn!(path = %path.display(), checkpoint = %id, "adopting a segment missing from the manifest");
-                adopted.push(entry);
-                recovery.adopted.push(path);
-            }
-        } else {
-            for (path, _) in orphans {
-                warn!(path = %path.display(), checkpoint = %id, "removing a segment of a checkpoint that did not finish; its records are read again");
-                fs::remove_file(&path).map_err(|error| StoreError::io("removing", &path, error))?;
-                recovery.abandoned.push(path);
-            }
-        }
-    }
-    manifest.append(&adopted)?;
-    Ok(recovery)
-}
-
-fn quarantine(data_dir: &Path, path: &Path) -> Result<PathBuf, StoreError> {
-    let directory = data_dir.join("quarantine");
-    fs::create_dir_all(&directory)
-        .map_err(|error| StoreError::io("creating", &directory, error))?;
-    let name = path
-        .file_name()
-        .map(|name| name.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    let target = directory.join(name);
-    fs::rename(path, &target).map_err(|error| StoreError::io("quarantining", path, error))?;
-    Ok(target)
-}
-
-fn collect_files(directory: &Path, out: &mut Vec<PathBuf>) -> Result<(), StoreError> {
-    let entries = match fs::read_dir(directory) {
-        Ok(entries) => entries,
-        Err(error) if error.kind() == std::io::ErrorKind::NotFound => return Ok(()),
-        Err(error) => return Err(StoreError::io("listing", directory, error)),
-    };
-    for entry in entries {
-        let entry = entry.map_err(|error| StoreError::io("listing", directory, error))?;
-        let path = entry.path();
-        if path.is_dir() {
-            collect_files(&path, out)?;
-        } else {
-            out.push(path);
-        }
-    }
-    Ok(())
-}
-
 #[cfg(test)]
-mod tests {
-    use std::borrow::Cow;
-
-    use super::*;
-
-    fn meta(raw: &str) -> RecordMeta<'_> {
-        RecordMeta {
-            ingest_time: 0,
-            event_id: "id",
-            service: "svc",
-            raw,
-            not_utf8: false,
-        }
-    }
-
-    fn event_at(time: i64) -> Event<'static> {
-        let mut event = Event::new("text");
-        event.time = Some(time);
-        event.message = Some(Cow::Borrowed("hello"));
-        event
-    }
-
-    #[test]
-    fn segments_split_by_event_hour_and_record_source_ranges() {
-        let dir = tempfile::tempdir().expect("temp dir");
-        let mut store = EventStore::open(dir.path(), FlushPolicy::default()).expect("open");
-        store
-            .append(&event_at(0), &meta("a"), "file:/x", 0)
-            .expect("append");
-        store
-            .append(&event_at(10), &meta("b"), "file:/x", 2)
-            .expect("append");
-        store
-            .append(&event_at(HOUR_MICROS + 5), &meta("c"), "file:/x", 4)
-            .expect("append");
-        let written = store.flush().expect("flush");
-        assert_eq!(written.len(), 2);
-        assert_eq!(written[0].rows, 2);
-        assert_eq!(
-            written[0].path.rsplit_once('/').expect("a file").0,
-            "events/date=1970-01-01/hour=00"
-        );
-        assert_eq!(
-            written[1].path.rsplit_once('/').expect("a file").0,
-            "events/date=1970-01-01/hour=01"
-        );
-        assert_eq!(written[0].sources[0].first_offset, 0);
-        assert_eq!(written[0].sources[0].last_offset, 2);
-        assert_eq!(store.segments().expect("manifest").len(), 2);
-        assert!(dir.path().join(&written[0].path).is_file());
-    }
-
-    #[test]
-    fn full_buffers_become_segments_without_flush() {
-        let dir = tempfile::tempdir().expect("temp dir");
-        let policy = FlushPolicy {
-            max_rows: 2,
-            ..FlushPolicy::default()
-        };
-        let mut store = EventStore::open(dir.path(), policy).expect("open");
-        assert!(
-            store
-                .append(&event_at(1), &meta("a"), "o", 0)
-                .expect("append")
-                .is_empty()
-        );
-        let written = store
-            .append(&event_at(2), &meta("b"), "o", 1)
-            .expect("append");
-        assert_eq!(written.len(), 1);
-        assert_eq!(store.buffered_rows(), 0);
-    }
-
-    #[test]
-    fn recovery_removes_temp_files_adopts_orphans_and_quarantines_junk() {
-        let dir = tempfile::tempdir().expect("temp dir");
-        let mut store = EventStore::open(dir.path(), FlushPolicy::default()).expect("open");
-        store
-            .append(&event_at(1), &meta("a"), "o", 0)
-            .expect("append");
-        let written = store.flush().expect("flush");
-        let segment_path = dir.path().join(&written[0].path);
-        let partition = segment_path.parent().expect("partition").to_path_buf();
-        // A crash after the rename but before the manifest line: lose the manifest.
-        fs::remove_file(dir.path().join(manifest::MANIFEST_FILE)).expect("remove manifest");
-        fs::write(partition.join(".tmp-half.parquet"), b"PAR1 half").expect("temp file");
-        fs::write(partition.join("junk.parquet"), b"not parquet").expect("junk");
-
-        let store = EventStore::open(dir.path(), FlushPolicy::default()).expect("reopen");
-        let recovery = store.recovery();
-        assert_eq!(recovery.removed_temp.len(), 1);
-        assert_eq!(recovery.adopted, [segment_path]);
-        assert_eq!(recovery.quarantined.len(), 1);
-        assert!(dir.path().join("quarantine/junk.parquet").is_file());
-        let segments = store.segments().expect("manifest");
-        assert_eq!(segments.len(), 1);
-        assert_eq!(segments[0].rows, 1);
-        assert_eq!(segments[0].sources, written[0].sources);
-    }
-
-    fn range(partition: i32, first_offset: i64, last_offset: i64) -> PartitionRange {
-        PartitionRange {
-            topic: "logs".to_string(),
-            partition,
-            first_offset,
-            last_offset,
-        }
-    }
-
-    fn next_of(store: &mut EventStore, partition: i32) -> Option<i64> {
-        store
-            .resume_offsets()
-            .expect("resume offsets")
-            .get(&("logs".to_string(), partition))
-            .copied()
-    }
-
-    #[test]
-    fn a_checkpoint_writes_every_hour_and_records_its_offsets() {
-        let dir = tempfile::tempdir().expect("temp dir");
-        let mut store = EventStore::open(dir.path(), FlushPolicy::default()).expect("open");
-        assert_eq!(next_of(&mut store, 0), None);
-        store
-            .append(&event_at(1), &meta("a"), "kafka:logs/0", 0)
-            .expect("append");
-        store
-            .append(&event_at(HOUR_MICROS + 1), &meta("b"), "kafka:logs/0", 2)
-            .expect("append");
-        let written = store
-            .checkpoint(vec![range(0, 0, 3), range(1, 7, 7)])
-            .expect("checkpoint");
-        assert_eq!(written.len(), 2);
-        assert!(
-            written
-                .iter()
-                .all(|entry| entry.checkpoint.as_ref().is_some_and(|c| c.segments == 2))
-        );
-        assert_eq!(store.buffered_rows(), 0);
-        assert_eq!(next_of(&mut store, 0), Some(4));
-        assert_eq!(next_of(&mut store, 1), Some(8));
-        // Nothing buffered (all dead-lettered): the offsets are still recorded.
-        store.checkpoint(vec![range(0, 4, 9)]).expect("checkpoint");
-        assert_eq!(next_of(&mut store, 0), Some(10));
-        let reopened = EventStore::open(dir.path(), FlushPolicy::default()).expect("reopen");
-        assert_eq!(reopened.segments().expect("manifest").len(), 2);
-    }
-
-    #[test]
-    fn a_checkpoint_starting_elsewhere_than_the_manifest_is_fenced() {
-        let dir = tempfile::tempdir().expect("temp dir");
-        let mut store = EventStore::open(dir.path(), FlushPolicy::default()).expect("open");
-        store.checkpoint(vec![range(0, 0, 9)]).expect("checkpoint");
-        store
-            .append(&event_at(1), &meta("a"), "kafka:logs/0", 5)
-            .expect("append");
-        let error = store.checkpoint(vec![range(0, 5, 5)]).expect_err("fenced");
-        assert!(
-            matches!(
-                error,
-                StoreError::Fenced {
-                    recorded: 10,
-                    first_offset: 5,
-                    ..
-                }
-            ),
-            "{error}"
-        );
-        assert_eq!(
-            store.segments().expect("manifest").len(),
-            0,
-            "nothing written"
-        );
-        store.discard();
-        assert_eq!(store.buffered_rows(), 0);
-    }
-
-    #[test]
-    fn recovery_adopts_complete_checkpoints_and_removes_partial_ones() {
-        let dir = tempfile::tempdir().expect("temp dir");
-        let mut store = EventStore::open(dir.path(), FlushPolicy::default()).expect("open");
-        store
-            .append(&event_at(1), &meta("a"), "kafka:logs/0", 0)
-            .expect("append");
-        store
-            .append(&event_at(HOUR_MICROS + 1), &meta("b"), "kafka:logs/0", 1)
-            .expect("append");
-        let complete = store.checkpoint(vec![range(0, 0, 1)]).expect("checkpoint");
-        store
-            .append(&event_at(1), &meta("c"), "kafka:logs/0", 2)
-            .expect("append");
-        store
-            .append(
-                &event_at(2 * HOUR_MICROS + 1),
-                &meta("d"),
-                "kafka:logs/0",
-                3,
-            )
-            .expect("append");
-        let partial = store.checkpoint(vec![range(0, 2, 3)]).expect("checkpoint");
-        // A crash before any manifest line of both checkpoints, and, for the second, after only
-        // one of its two segments was renamed into place.
-        fs::remove_file(dir.path().join(manifest::MANIFEST_FILE)).expect("remove manifest");
-        fs::remove_file(dir.path().join(&partial[1].path)).expect("remove a segment");
-
-        let mut store = EventStore::open(dir.path(), FlushPolicy::default()).expect("reopen");
-        assert_eq!(store.recovery().adopted.len(), 2);
-        assert_eq!(
-            store.recovery().abandoned,
-            [dir.path().join(&partial[0].path)]
-        );
-        assert!(!dir.path().join(&partial[0].path).exists());
-        let mut adopted: Vec<String> = store
-            .segments()
-            .expect("manifest")
-            .into_iter()
-            .map(|entry| entry.path)
-            .collect();
-        adopted.sort();
-        let mut expected: Vec<String> = complete.into_iter().map(|entry| entry.path).collect();
-        expected.sort();
-        assert_eq!(adopted, expected);
-        assert_eq!(
-            next_of(&mut store, 0),
-            Some(2),
-            "the partial checkpoint is read again"
-        );
-    }
-
-    #[test]
-    fn a_torn_manifest_append_is_completed_from_the_segment_footers() {
-        let dir = tempfile::tempdir().expect("temp dir");
-        let mut store = EventStore::open(dir.path(), FlushPolicy::default()).expect("open");
-        store
-            .append(&event_at(1), &meta("a"), "kafka:logs/0", 0)
-            .expect("append");
-        store
-            .append(&event_at(HOUR_MICROS + 1), &meta("b"), "kafka:logs/0", 1)
-            .expect("append");
-        store.checkpoint(vec![range(0, 0, 1)]).expect("checkpoint");
-        let manifest_path = dir.path().join(manifest::MANIFEST_FILE);
-        let text = fs::read_to_string(&manifest_path).expect("manifest");
-        let first_line = text.lines().next().expect("a line");
-        fs::write(&manifest_path, format!("{first_line}\n{{\"segm")).expect("tear");
-        let mut store = EventStore::open(dir.path(), FlushPolicy::default()).expect("reopen");
-        assert_eq!(store.recovery().adopted.len(), 1);
-        assert_eq!(store.segments().expect("manifest").len(), 2);
-        assert_eq!(next_of(&mut store, 0), Some(2));
-    }
-}
+mod tests;

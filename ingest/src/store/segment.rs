@@ -1,5 +1,10 @@
-//! Writing one segment: a zstd Parquet file written to a temporary name, fsynced, renamed into
-//! `events/date=YYYY-MM-DD/hour=HH/`, and its directory fsynced.
+//! Writing one segment: its search index, then a zstd Parquet file written to a temporary name,
+//! fsynced, renamed into `events/date=YYYY-MM-DD/hour=HH/`, and its directory fsynced.
+//!
+//! A segment and its index are a pair named by convention: the index of `<id>.parquet` is the
+//! directory `_<id>.parquet.idx/` beside it ([`crate::index::index_path`]). The index is
+//! published first, so a segment file never exists without its index; a crash between the two
+//! leaves an index without a segment, which recovery removes.
 
 use std::fs::{self, File};
 use std::path::{Path, PathBuf};
@@ -10,12 +15,41 @@ use parquet::basic::{Compression, ZstdLevel};
 use parquet::file::metadata::KeyValue;
 use parquet::file::properties::{EnabledStatistics, WriterProperties};
 use parquet::file::reader::{FileReader, SerializedFileReader};
+use parquet::schema::types::ColumnPath;
 
 use super::StoreError;
 use super::manifest::{SEGMENT_METADATA_KEY, SegmentEntry};
+use crate::index::{index_path, write_index};
+use crate::schema as columns;
 
 /// Rows per Parquet row group: large enough for efficient scans, small enough for pruning.
 pub const ROW_GROUP_ROWS: usize = 128 * 1024;
+/// Rows per Parquet data page, at most. Search reads single rows through the offset index and
+/// decompresses every page holding one: small pages keep that to a few kilobytes per column.
+/// Measured with `cargo bench -p weft-query --bench search` (2M events, one day): with these
+/// pages and `PLAIN_COLUMNS`, a newest-100 search over the day takes 32 ms instead of 252 ms
+/// with Parquet's defaults (1 MiB pages, dictionaries everywhere), and the files are 4% smaller.
+pub const PAGE_ROWS: usize = 1024;
+/// Columns whose values are mostly different: no Parquet dictionary. A dictionary of such a
+/// column only grows to its size limit (1 MiB) and is abandoned, and a reader of one row must
+/// first decompress that whole dictionary page.
+const PLAIN_COLUMNS: [&str; 15] = [
+    columns::TIME,
+    columns::INGEST_TIME,
+    columns::SRC_IP,
+    columns::SRC_PORT,
+    columns::DST_IP,
+    columns::EVENT_ID,
+    columns::MESSAGE,
+    columns::RAW,
+    columns::URL,
+    columns::USER_AGENT,
+    columns::COMMAND_LINE,
+    columns::TRACE_ID,
+    columns::SPAN_ID,
+    columns::REQUEST_ID,
+    columns::SESSION_ID,
+];
 /// Prefix of segments being written; such files are incomplete and removed on start.
 pub const TEMP_PREFIX: &str = ".tmp-";
 
@@ -32,11 +66,18 @@ pub fn partition_dir(hour_start: i64) -> PathBuf {
     }
 }
 
-fn writer_properties(entry_json: String) -> Result<WriterProperties, StoreError> {
+/// The Parquet settings of segments; `entry_json` is the manifest entry kept in the footer.
+pub fn writer_properties(entry_json: String) -> Result<WriterProperties, StoreError> {
     let level = ZstdLevel::try_new(3).map_err(StoreError::Parquet)?;
-    Ok(WriterProperties::builder()
+    let mut builder = WriterProperties::builder();
+    for column in PLAIN_COLUMNS {
+        builder = builder.set_column_dictionary_enabled(ColumnPath::from(column), false);
+    }
+    Ok(builder
         .set_compression(Compression::ZSTD(level))
         .set_max_row_group_row_count(Some(ROW_GROUP_ROWS))
+        .set_data_page_row_count_limit(PAGE_ROWS)
+        .set_write_batch_size(PAGE_ROWS)
         .set_statistics_enabled(EnabledStatistics::Page)
         .set_key_value_metadata(Some(vec![KeyValue::new(
             SEGMENT_METADATA_KEY.to_string(),
@@ -45,8 +86,9 @@ fn writer_properties(entry_json: String) -> Result<WriterProperties, StoreError>
         .build())
 }
 
-/// Writes `batch` as the segment described by `entry` (whose `path` says where), durably.
-/// Returns the entry with its file size filled in.
+/// Writes `batch` as the segment described by `entry` (whose `path` says where), durably: its
+/// search index first, then the Parquet file. Returns the entry with its file size filled in.
+/// On failure neither is left behind.
 pub fn write_segment(
     data_dir: &Path,
     batch: &RecordBatch,
@@ -66,9 +108,31 @@ pub fn write_segment(
         .into_owned();
     let temp_path = directory.join(format!("{TEMP_PREFIX}{file_name}"));
 
-    let entry_json = serde_json::to_string(&entry).expect("manifest entries always serialize");
-    let file = File::create(&temp_path)
-        .map_err(|error| StoreError::io("creating a segment", &temp_path, error))?;
+    let index = index_path(&final_path);
+    write_index(batch, &index)?;
+    let written = write_parquet(batch, &entry, &temp_path, &final_path, &directory);
+    if let Err(error) = written {
+        let _ = fs::remove_dir_all(&index);
+        return Err(error);
+    }
+    entry.bytes = fs::metadata(&final_path)
+        .map_err(|error| StoreError::io("reading a segment's size", &final_path, error))?
+        .len();
+    Ok(entry)
+}
+
+/// Writes the Parquet file of a segment at `temp_path`, syncs it and renames it to
+/// `final_path`.
+fn write_parquet(
+    batch: &RecordBatch,
+    entry: &SegmentEntry,
+    temp_path: &Path,
+    final_path: &Path,
+    directory: &Path,
+) -> Result<(), StoreError> {
+    let entry_json = serde_json::to_string(entry).expect("manifest entries always serialize");
+    let file = File::create(temp_path)
+        .map_err(|error| StoreError::io("creating a segment", temp_path, error))?;
     let result = (|| {
         let mut writer =
             ArrowWriter::try_new(file, batch.schema(), Some(writer_properties(entry_json)?))
@@ -76,19 +140,15 @@ pub fn write_segment(
         writer.write(batch).map_err(StoreError::Parquet)?;
         let file = writer.into_inner().map_err(StoreError::Parquet)?;
         file.sync_all()
-            .map_err(|error| StoreError::io("syncing a segment", &temp_path, error))?;
-        fs::rename(&temp_path, &final_path)
-            .map_err(|error| StoreError::io("publishing a segment", &final_path, error))?;
-        sync_dir(&directory)
+            .map_err(|error| StoreError::io("syncing a segment", temp_path, error))?;
+        fs::rename(temp_path, final_path)
+            .map_err(|error| StoreError::io("publishing a segment", final_path, error))?;
+        sync_dir(directory)
     })();
-    if let Err(error) = result {
-        let _ = fs::remove_file(&temp_path);
-        return Err(error);
+    if result.is_err() {
+        let _ = fs::remove_file(temp_path);
     }
-    entry.bytes = fs::metadata(&final_path)
-        .map_err(|error| StoreError::io("reading a segment's size", &final_path, error))?
-        .len();
-    Ok(entry)
+    result
 }
 
 /// Fsyncs a directory so that a rename inside it is durable.

@@ -1,10 +1,12 @@
 //! The HTTP API: [`app`] builds the axum router from the route table ([`routes::ROUTES`]),
 //! wrapped in the authorization and edge layers ([`middleware`]).
 
+pub mod events;
 pub mod handlers;
 pub mod json;
 pub mod middleware;
 pub mod openapi;
+pub mod params;
 pub mod routes;
 
 use std::path::{Path, PathBuf};
@@ -17,6 +19,7 @@ use crate::audit::{AuditConfig, AuditError, AuditLog};
 use crate::auth::{TokenError, TokenVerifier};
 use crate::metrics::Metrics;
 use crate::ratelimit::{RateLimitConfig, RateLimits};
+use crate::search::EventSearch;
 use crate::sql::{SqlEngine, SqlLimits};
 
 /// The API's limits and switches.
@@ -63,6 +66,7 @@ struct Inner {
     config: ApiConfig,
     tokens: TokenVerifier,
     sql: SqlEngine,
+    search: EventSearch,
     rate_limits: RateLimits,
     audit: AuditLog,
     metrics: Arc<Metrics>,
@@ -75,8 +79,9 @@ pub struct AppState {
 }
 
 impl AppState {
-    /// Opens the API's view of `data_dir`: its tokens, its event store (for SQL, and for the
-    /// audit trail, whose writer thread starts here).
+    /// Opens the API's view of `data_dir`: its tokens, its event store (for SQL, search, and
+    /// the audit trail, whose writer thread starts here; opening the store for it also
+    /// rebuilds any missing search index, see `weft_ingest::store::recover`).
     pub fn open(data_dir: &Path, config: ApiConfig) -> Result<AppState, StartError> {
         let tokens = TokenVerifier::open(data_dir)?;
         let sql = SqlEngine::new(data_dir, config.sql).map_err(|error| StartError::Events {
@@ -91,6 +96,7 @@ impl AppState {
                 config,
                 tokens,
                 sql,
+                search: EventSearch::new(data_dir),
                 rate_limits: RateLimits::new(config.rate_limits),
                 audit,
                 metrics,
@@ -112,6 +118,10 @@ impl AppState {
 
     pub fn sql(&self) -> &SqlEngine {
         &self.inner.sql
+    }
+
+    pub fn search(&self) -> &EventSearch {
+        &self.inner.search
     }
 
     pub fn rate_limits(&self) -> &RateLimits {

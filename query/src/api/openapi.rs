@@ -23,6 +23,9 @@ fn success(spec: &RouteSpec) -> (&'static str, Value) {
         "/api/v1/whoami" => ("application/json", reference("WhoAmI")),
         "/api/v1/sql" => ("application/json", reference("SqlRows")),
         "/api/v1/tokens" => ("application/json", reference("TokenList")),
+        "/api/v1/events/search" => ("application/json", reference("EventPage")),
+        "/api/v1/events/histogram" => ("application/json", reference("Histogram")),
+        "/api/v1/events/{event_id}" => ("application/json", reference("Event")),
         "/api/v1/openapi.json" => ("application/json", json!({"type": "object"})),
         _ => ("application/json", json!({})),
     }
@@ -74,6 +77,20 @@ fn operation(spec: &RouteSpec) -> Value {
         responses.insert("413".to_string(), problem_response("body too large"));
         responses.insert("415".to_string(), problem_response("body is not JSON"));
     }
+    if spec.path.starts_with("/api/v1/events/") {
+        operation["parameters"] = event_parameters(spec.path);
+        responses.insert(
+            "400".to_string(),
+            problem_response("malformed parameters: unknown or repeated parameter, bad query syntax, bad time, range, limit, interval or cursor"),
+        );
+        responses.insert("503".to_string(), problem_response("the search timed out"));
+        if spec.path.ends_with("{event_id}") {
+            responses.insert(
+                "404".to_string(),
+                problem_response("no stored event has this id"),
+            );
+        }
+    }
     if spec.path == "/api/v1/sql" {
         operation["requestBody"] = json!({
             "required": true,
@@ -87,6 +104,94 @@ fn operation(spec: &RouteSpec) -> Value {
     }
     operation["responses"] = Value::Object(responses);
     operation
+}
+
+/// The parameters of the event routes.
+fn event_parameters(path: &str) -> Value {
+    let query = |name: &str, description: &str, schema: Value| json!({"name": name, "in": "query", "required": false, "description": description, "schema": schema});
+    let q = query(
+        "q",
+        "tantivy query: `user:alice AND message:\"failed password\"`, `http_status:[500 TO 599]`; words without a field search message and raw; empty matches every event",
+        json!({"type": "string", "maxLength": crate::search::MAX_QUERY_BYTES}),
+    );
+    let time = |name: &str, description: &str| {
+        query(
+            name,
+            description,
+            json!({"type": "string", "format": "date-time"}),
+        )
+    };
+    let from = time("from", "earliest event time, RFC 3339, inclusive");
+    let to = time(
+        "to",
+        "latest event time, RFC 3339, exclusive; later than from",
+    );
+    match path {
+        "/api/v1/events/search" => json!([
+            q,
+            from,
+            to,
+            query(
+                "limit",
+                "events per page",
+                json!({"type": "integer", "minimum": 1, "maximum": crate::search::MAX_LIMIT, "default": crate::search::DEFAULT_LIMIT})
+            ),
+            query(
+                "cursor",
+                "the cursor of the previous page, unchanged",
+                json!({"type": "string"})
+            ),
+        ]),
+        "/api/v1/events/histogram" => json!([
+            q,
+            from,
+            to,
+            query(
+                "interval",
+                "bucket width; chosen from the range when missing",
+                json!({"type": "string", "pattern": "^[0-9]+[smhd]$"})
+            ),
+        ]),
+        _ => json!([{
+            "name": "event_id",
+            "in": "path",
+            "required": true,
+            "description": "the event's id (`event_id` of a search result)",
+            "schema": {"type": "string", "pattern": "^[A-Za-z0-9._:-]{1,128}$"}
+        }]),
+    }
+}
+
+/// The JSON schema of an event, from the event schema's columns: times as RFC 3339 strings,
+/// integers as integers, `flags` as a list, `attrs` as an object; null columns are left out.
+fn event_schema() -> Value {
+    use arrow_schema::DataType;
+    let schema = weft_ingest::schema::schema();
+    let mut properties = Map::new();
+    let mut required = Vec::new();
+    for field in schema.fields() {
+        let property = match field.data_type() {
+            DataType::Timestamp(..) => json!({"type": "string", "format": "date-time"}),
+            DataType::Int32 => json!({"type": "integer"}),
+            DataType::List(_) => json!({"type": "array", "items": {"type": "string"}}),
+            DataType::Map(..) => json!({
+                "type": "object",
+                "additionalProperties": {"type": ["string", "null"]}
+            }),
+            _ => json!({"type": "string"}),
+        };
+        properties.insert(field.name().clone(), property);
+        let in_every_answer = !field.is_nullable() && field.name() != weft_ingest::schema::RAW;
+        if in_every_answer {
+            required.push(Value::String(field.name().clone()));
+        }
+    }
+    json!({
+        "type": "object",
+        "description": "one stored event (schema v1); search results leave out raw and attrs",
+        "required": required,
+        "properties": properties
+    })
 }
 
 fn operation_id(spec: &RouteSpec) -> String {
@@ -157,6 +262,32 @@ pub fn document() -> Value {
                         "columns": {"type": "array", "items": {"type": "string"}},
                         "rows": {"type": "array", "items": {"type": "array", "items": {}}},
                         "truncated": {"type": "boolean"}
+                    }
+                },
+                "Event": event_schema(),
+                "EventPage": {
+                    "type": "object",
+                    "required": ["events", "total", "cursor"],
+                    "properties": {
+                        "events": {"type": "array", "items": {"$ref": "#/components/schemas/Event"}},
+                        "total": {"type": "integer", "minimum": 0},
+                        "cursor": {"type": ["string", "null"], "description": "send as `cursor` for the next page; null on the last page"}
+                    }
+                },
+                "Histogram": {
+                    "type": "object",
+                    "required": ["interval", "buckets", "total"],
+                    "properties": {
+                        "interval": {"type": "string", "examples": ["1h"]},
+                        "buckets": {"type": "array", "items": {
+                            "type": "object",
+                            "required": ["start", "count"],
+                            "properties": {
+                                "start": {"type": "string", "format": "date-time"},
+                                "count": {"type": "integer", "minimum": 0}
+                            }
+                        }},
+                        "total": {"type": "integer", "minimum": 0}
                     }
                 },
                 "TokenList": {

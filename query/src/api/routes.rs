@@ -5,7 +5,7 @@
 use axum::routing::{MethodRouter, any, get, post};
 
 use super::AppState;
-use super::handlers;
+use super::{events, handlers};
 use crate::auth::{Access, Role};
 
 /// An HTTP method the API uses.
@@ -68,6 +68,24 @@ pub const ROUTES: &[RouteSpec] = &[
         summary: "the caller's token name and role",
     },
     RouteSpec {
+        method: HttpMethod::Get,
+        path: "/api/v1/events/search",
+        access: Access::Role(Role::Viewer),
+        summary: "search events (tantivy query syntax, time range), newest first, one page at a time",
+    },
+    RouteSpec {
+        method: HttpMethod::Get,
+        path: "/api/v1/events/histogram",
+        access: Access::Role(Role::Viewer),
+        summary: "how many events match a search, per time bucket",
+    },
+    RouteSpec {
+        method: HttpMethod::Get,
+        path: "/api/v1/events/{event_id}",
+        access: Access::Role(Role::Viewer),
+        summary: "one event by its id, with its raw record",
+    },
+    RouteSpec {
         method: HttpMethod::Post,
         path: "/api/v1/sql",
         access: Access::Role(Role::Analyst),
@@ -96,6 +114,9 @@ pub(super) fn handler(spec: &RouteSpec) -> MethodRouter<AppState> {
         (HttpMethod::Get, "/metrics") => get(handlers::metrics),
         (HttpMethod::Get, "/api/v1/openapi.json") => get(handlers::openapi),
         (HttpMethod::Get, "/api/v1/whoami") => get(handlers::whoami),
+        (HttpMethod::Get, "/api/v1/events/search") => get(events::search),
+        (HttpMethod::Get, "/api/v1/events/histogram") => get(events::histogram),
+        (HttpMethod::Get, "/api/v1/events/{event_id}") => get(events::event),
         (HttpMethod::Post, "/api/v1/sql") => post(handlers::sql),
         (HttpMethod::Get, "/api/v1/tokens") => get(handlers::tokens),
         // A row without a handler answers 404 rather than panicking at start; the router

@@ -2,6 +2,7 @@
 
 mod audit;
 mod common;
+mod events;
 mod input;
 mod routes;
 mod sql;

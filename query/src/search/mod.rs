@@ -1,0 +1,315 @@
+//! Event search: analysts' queries over every segment's search index, answered with the
+//! matching events read from Parquet.
+//!
+//! A search runs the query (tantivy syntax, see [`weft_ingest::index`]) on the index of every
+//! segment whose events overlap the time range, merges the hits newest first by `(time,
+//! segment, row)`, counts them all, and reads from Parquet only the rows of the page it returns
+//! ([`rows`]). Pages continue with an opaque [`Cursor`]. The same indexes answer the time
+//! [`histogram`] of matches and the lookup of one event by its id.
+//!
+//! Everything here blocks (memory-mapped index reads, file reads): callers in async code run it
+//! on a blocking thread.
+
+pub mod cursor;
+pub mod histogram;
+pub mod rows;
+pub mod segments;
+
+use std::path::{Path, PathBuf};
+
+use weft_ingest::index::{IndexError, SearchRequest, TimeBuckets, check_query};
+
+pub use cursor::{Cursor, CursorError};
+pub use histogram::{Bucket, Histogram, IntervalError};
+pub use rows::{Columns, JsonEvent};
+use segments::Segments;
+
+/// Most events one page may hold.
+pub const MAX_LIMIT: usize = 1_000;
+/// Events per page when the request does not say.
+pub const DEFAULT_LIMIT: usize = 100;
+/// Longest query text accepted, in bytes.
+pub const MAX_QUERY_BYTES: usize = 4 * 1024;
+
+/// Why a search failed.
+#[derive(Debug, thiserror::Error)]
+pub enum SearchError {
+    /// The query text is not a valid query: the caller's mistake.
+    #[error("{0}")]
+    Query(String),
+    /// The request is not valid (its range, its interval, its cursor).
+    #[error("{0}")]
+    Request(String),
+    /// A segment or the manifest could not be read: weft's problem, not the caller's.
+    #[error("reading {path}: {reason}")]
+    Segment { path: PathBuf, reason: String },
+    /// A segment's index could not be searched: weft's problem, not the caller's.
+    #[error(transparent)]
+    Index(#[from] IndexError),
+}
+
+impl From<weft_ingest::index::SearchError> for SearchError {
+    fn from(error: weft_ingest::index::SearchError) -> Self {
+        match error {
+            weft_ingest::index::SearchError::Query(message) => {
+                SearchError::Query(format!("invalid query: {message}"))
+            }
+            weft_ingest::index::SearchError::Index(error) => SearchError::Index(error),
+        }
+    }
+}
+
+/// One page request.
+#[derive(Debug, Clone, Default)]
+pub struct SearchParams {
+    /// Query text; empty matches every event.
+    pub query: String,
+    /// Earliest event time, UTC microseconds, inclusive.
+    pub from: Option<i64>,
+    /// Latest event time, UTC microseconds, exclusive.
+    pub to: Option<i64>,
+    /// Events per page, 1 to [`MAX_LIMIT`].
+    pub limit: usize,
+    /// Where the previous page ended.
+    pub cursor: Option<Cursor>,
+}
+
+/// One page of results.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct EventPage {
+    /// Newest first.
+    pub events: Vec<JsonEvent>,
+    /// Events matching the query and time range, on every page alike.
+    pub total: u64,
+    /// The token of the next page; `None` on the last page.
+    pub cursor: Option<String>,
+}
+
+/// A hit's place in the result order.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+struct Position {
+    time: i64,
+    segment: String,
+    row: u64,
+}
+
+/// Searches the events of one data directory.
+#[derive(Debug)]
+pub struct EventSearch {
+    segments: Segments,
+}
+
+impl EventSearch {
+    pub fn new(data_dir: &Path) -> EventSearch {
+        EventSearch {
+            segments: Segments::new(data_dir),
+        }
+    }
+
+    /// One page of the events matching `params`, newest first.
+    pub fn search(&self, params: &SearchParams) -> Result<EventPage, SearchError> {
+        validate(&params.query, params.from, params.to)?;
+        if params.limit == 0 || params.limit > MAX_LIMIT {
+            return Err(SearchError::Request(format!(
+                "limit must be between 1 and {MAX_LIMIT}"
+            )));
+        }
+        let mut total = 0u64;
+        let mut positions: Vec<Position> = Vec::new();
+        for entry in self.segments.overlapping(params.from, params.to)? {
+            let segment = self.segments.open(&entry)?;
+            let request = SearchRequest {
+                query: params.query.clone(),
+                from: params.from,
+                to: params.to,
+                // One more than a page tells whether another page follows.
+                limit: params.limit + 1,
+                after: params
+                    .cursor
+                    .as_ref()
+                    .map(|cursor| cursor.after_in(&entry.segment)),
+            };
+            let found = segment.index.search(&request)?;
+            total += found.total as u64;
+            positions.extend(found.hits.into_iter().map(|hit| Position {
+                time: hit.time,
+                segment: entry.segment.clone(),
+                row: hit.row,
+            }));
+        }
+        positions.sort_unstable_by(|a, b| b.cmp(a));
+        let more = positions.len() > params.limit;
+        positions.truncate(params.limit);
+        let cursor = more.then(|| positions.last()).flatten().map(|last| {
+            Cursor {
+                time: last.time,
+                segment: last.segment.clone(),
+                row: last.row,
+            }
+            .encode()
+        });
+        let events = self.read(&positions, Columns::Normalized)?;
+        Ok(EventPage {
+            events,
+            total,
+            cursor,
+        })
+    }
+
+    /// How many events matching `query` fall in each bucket of `[from, to)`. Without a range,
+    /// the range of the stored events. `interval` in microseconds; chosen from the range when
+    /// `None`.
+    pub fn histogram(
+        &self,
+        query: &str,
+        from: Option<i64>,
+        to: Option<i64>,
+        interval: Option<i64>,
+    ) -> Result<Histogram, SearchError> {
+        validate(query, from, to)?;
+        if let Some(interval) = interval
+            && interval <= 0
+        {
+            return Err(SearchError::Request(
+                "the interval must be longer than zero".to_string(),
+            ));
+        }
+        let segments = self.segments.overlapping(from, to)?;
+        let stored_from = segments.iter().map(|entry| entry.min_time).min();
+        let stored_to = segments
+            .iter()
+            .map(|entry| entry.max_time.saturating_add(1))
+            .max();
+        let (Some(range_from), Some(range_to)) = (from.or(stored_from), to.or(stored_to)) else {
+            // Nothing stored and no range given: nothing to count.
+            return Ok(Histogram {
+                interval: histogram::format_interval(
+                    interval.unwrap_or(histogram::DEFAULT_INTERVAL),
+                ),
+                buckets: Vec::new(),
+                total: 0,
+            });
+        };
+        let range_to = range_to.max(range_from);
+        let (start, interval, buckets) = histogram::plan(range_from, range_to, interval)
+            .map_err(|error| SearchError::Request(error.to_string()))?;
+        let request = SearchRequest {
+            query: query.to_string(),
+            from: Some(range_from),
+            to: Some(range_to),
+            limit: 0,
+            after: None,
+        };
+        let plan = TimeBuckets {
+            start,
+            interval,
+            buckets,
+        };
+        let mut counts = vec![0u64; buckets];
+        for entry in &segments {
+            let segment = self.segments.open(entry)?;
+            let segment_counts = segment.index.histogram(&request, plan)?;
+            for (count, more) in counts.iter_mut().zip(segment_counts) {
+                *count += more;
+            }
+        }
+        let total = counts.iter().sum();
+        let buckets = counts
+            .into_iter()
+            .enumerate()
+            .map(|(index, count)| Bucket {
+                start: rows::rfc3339(start.saturating_add(interval.saturating_mul(index as i64))),
+                count,
+            })
+            .collect();
+        Ok(Histogram {
+            interval: histogram::format_interval(interval),
+            buckets,
+            total,
+        })
+    }
+
+    /// The event whose id is `event_id`, with every column (its raw record included); the
+    /// newest when a record was stored twice.
+    pub fn event(&self, event_id: &str) -> Result<Option<JsonEvent>, SearchError> {
+        let mut newest: Option<Position> = None;
+        for entry in self.segments.overlapping(None, None)? {
+            let segment = self.segments.open(&entry)?;
+            if let Some(hit) = segment.index.find_event(event_id)? {
+                let found = Position {
+                    time: hit.time,
+                    segment: entry.segment.clone(),
+                    row: hit.row,
+                };
+                if newest.as_ref().is_none_or(|newest| found > *newest) {
+                    newest = Some(found);
+                }
+            }
+        }
+        let Some(position) = newest else {
+            return Ok(None);
+        };
+        Ok(self.read(&[position], Columns::All)?.into_iter().next())
+    }
+
+    /// The events at `positions`, in that order: each segment's rows in one read.
+    fn read(
+        &self,
+        positions: &[Position],
+        columns: Columns,
+    ) -> Result<Vec<JsonEvent>, SearchError> {
+        let mut by_segment: std::collections::BTreeMap<&str, Vec<u64>> =
+            std::collections::BTreeMap::new();
+        for position in positions {
+            by_segment
+                .entry(position.segment.as_str())
+                .or_default()
+                .push(position.row);
+        }
+        let entries = self.segments.entries()?;
+        let mut read = std::collections::HashMap::new();
+        for (segment_id, rows) in by_segment {
+            let Some(entry) = entries.iter().find(|entry| entry.segment == segment_id) else {
+                return Err(SearchError::Segment {
+                    path: PathBuf::from(segment_id),
+                    reason: "the segment left the manifest during the search".to_string(),
+                });
+            };
+            let segment = self.segments.open(entry)?;
+            read.insert(segment_id, rows::read_rows(&segment, &rows, columns)?);
+        }
+        let mut events = Vec::with_capacity(positions.len());
+        for position in positions {
+            let event = read
+                .get_mut(position.segment.as_str())
+                .and_then(|rows| rows.remove(&position.row))
+                .ok_or_else(|| SearchError::Segment {
+                    path: PathBuf::from(&position.segment),
+                    reason: format!("row {} was not read", position.row),
+                })?;
+            events.push(event);
+        }
+        Ok(events)
+    }
+}
+
+/// Checks what every search request shares: the query's length and syntax, and the range.
+fn validate(query: &str, from: Option<i64>, to: Option<i64>) -> Result<(), SearchError> {
+    if query.len() > MAX_QUERY_BYTES {
+        return Err(SearchError::Request(format!(
+            "the query is longer than {MAX_QUERY_BYTES} bytes"
+        )));
+    }
+    check_query(query)?;
+    if let (Some(from), Some(to)) = (from, to)
+        && from >= to
+    {
+        return Err(SearchError::Request(
+            "`from` must be earlier than `to`".to_string(),
+        ));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,234 @@
+use std::borrow::Cow;
+use std::path::Path;
+
+use weft_ingest::batch::RecordMeta;
+use weft_ingest::event::Event;
+use weft_ingest::store::{EventStore, FlushPolicy};
+
+use super::*;
+
+const MINUTE: i64 = 60_000_000;
+/// 2026-11-23T00:00:00Z.
+const DAY_START: i64 = 1_795_392_000_000_000;
+
+/// 20 events, three segments per hour of at most 3 rows; several share a time, so the
+/// order across segments rests on the tie-break.
+fn store(data_dir: &Path) {
+    let policy = FlushPolicy {
+        max_rows: 3,
+        ..FlushPolicy::default()
+    };
+    let mut store = EventStore::open(data_dir, policy).expect("store");
+    for offset in 0..20u64 {
+        let mut event = Event::new("json");
+        // Times 0, 0, 1, 1, 2, 2, ... minutes.
+        event.time = Some(DAY_START + (offset as i64 / 2) * MINUTE);
+        let user = if offset % 2 == 0 { "alice" } else { "bob" };
+        event.user = Some(Cow::Borrowed(user));
+        let message = format!("failed password attempt {offset}");
+        event.message = Some(Cow::Owned(message.clone()));
+        let id = format!("event-{offset}");
+        let raw = format!("{{\"n\":{offset}}}");
+        store
+            .append(
+                &event,
+                &RecordMeta {
+                    ingest_time: DAY_START,
+                    event_id: &id,
+                    service: "gateway",
+                    raw: &raw,
+                    not_utf8: false,
+                },
+                "test",
+                offset,
+            )
+            .expect("append");
+    }
+    store.flush().expect("flush");
+}
+
+fn ids(page: &EventPage) -> Vec<String> {
+    page.events
+        .iter()
+        .map(|event| event["event_id"].as_str().unwrap_or_default().to_string())
+        .collect()
+}
+
+fn all_pages(search: &EventSearch, params: SearchParams) -> (Vec<String>, Vec<u64>) {
+    let mut params = params;
+    let mut seen = Vec::new();
+    let mut totals = Vec::new();
+    loop {
+        let page = search.search(&params).expect("search");
+        seen.extend(ids(&page));
+        totals.push(page.total);
+        let Some(cursor) = page.cursor else { break };
+        params.cursor = Some(Cursor::decode(&cursor).expect("our own cursor"));
+        assert!(totals.len() < 50, "pages end");
+    }
+    (seen, totals)
+}
+
+#[test]
+fn pages_over_many_segments_return_every_match_once_newest_first() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    store(dir.path());
+    let search = EventSearch::new(dir.path());
+    let one_page = search
+        .search(&SearchParams {
+            query: "failed".to_string(),
+            limit: 100,
+            ..SearchParams::default()
+        })
+        .expect("search");
+    assert_eq!(one_page.total, 20);
+    assert_eq!(one_page.cursor, None, "everything fits one page");
+    let times: Vec<&str> = one_page
+        .events
+        .iter()
+        .map(|event| event["time"].as_str().unwrap_or_default())
+        .collect();
+    let mut sorted = times.clone();
+    sorted.sort_by(|a, b| b.cmp(a));
+    assert_eq!(times, sorted, "newest first");
+    assert!(
+        one_page
+            .events
+            .iter()
+            .all(|event| event.get("raw").is_none())
+    );
+
+    for limit in [1, 3, 7] {
+        let (seen, totals) = all_pages(
+            &search,
+            SearchParams {
+                query: "failed".to_string(),
+                limit,
+                ..SearchParams::default()
+            },
+        );
+        assert_eq!(
+            seen,
+            ids(&one_page),
+            "pages of {limit} concatenate to one page"
+        );
+        assert!(totals.iter().all(|&total| total == 20));
+    }
+}
+
+#[test]
+fn fields_and_time_ranges_narrow_the_matches() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    store(dir.path());
+    let search = EventSearch::new(dir.path());
+    let page = search
+        .search(&SearchParams {
+            query: "user:alice AND message:\"failed password\"".to_string(),
+            from: Some(DAY_START + 2 * MINUTE),
+            to: Some(DAY_START + 5 * MINUTE),
+            limit: 10,
+            cursor: None,
+        })
+        .expect("search");
+    assert_eq!(ids(&page), ["event-8", "event-6", "event-4"]);
+    assert_eq!(page.total, 3);
+    assert_eq!(page.events[0]["user"], "alice");
+    assert_eq!(page.events[0]["service"], "gateway");
+    assert_eq!(page.events[0]["time"], "2026-11-23T00:04:00.000000Z");
+}
+
+#[test]
+fn bad_requests_are_the_callers_errors() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let search = EventSearch::new(dir.path());
+    let params = |query: &str, from, to, limit| SearchParams {
+        query: query.to_string(),
+        from,
+        to,
+        limit,
+        cursor: None,
+    };
+    assert!(matches!(
+        search.search(&params("user:(alice", None, None, 10)),
+        Err(SearchError::Query(_))
+    ));
+    assert!(matches!(
+        search.search(&params("nosuchfield:x", None, None, 10)),
+        Err(SearchError::Query(_))
+    ));
+    assert!(matches!(
+        search.search(&params("", Some(5), Some(5), 10)),
+        Err(SearchError::Request(_))
+    ));
+    assert!(matches!(
+        search.search(&params("", None, None, MAX_LIMIT + 1)),
+        Err(SearchError::Request(_))
+    ));
+    assert!(matches!(
+        search.search(&params(&"a".repeat(MAX_QUERY_BYTES + 1), None, None, 10)),
+        Err(SearchError::Request(_))
+    ));
+    let empty = search
+        .search(&params("", None, None, 10))
+        .expect("an empty store answers");
+    assert_eq!((empty.total, empty.cursor), (0, None));
+    let histogram = search
+        .histogram("", None, None, None)
+        .expect("an empty store answers");
+    assert!(histogram.buckets.is_empty());
+    assert!(matches!(
+        search.histogram("", None, None, Some(0)),
+        Err(SearchError::Request(_))
+    ));
+}
+
+#[test]
+fn the_histogram_counts_matches_per_bucket() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    store(dir.path());
+    let search = EventSearch::new(dir.path());
+    let histogram = search
+        .histogram(
+            "user:alice",
+            Some(DAY_START),
+            Some(DAY_START + 10 * MINUTE),
+            Some(2 * MINUTE),
+        )
+        .expect("histogram");
+    assert_eq!(histogram.interval, "2m");
+    let counts: Vec<u64> = histogram
+        .buckets
+        .iter()
+        .map(|bucket| bucket.count)
+        .collect();
+    assert_eq!(counts, [2, 2, 2, 2, 2]);
+    assert_eq!(histogram.total, 10);
+    assert_eq!(histogram.buckets[1].start, "2026-11-23T00:02:00.000000Z");
+
+    let whole = search.histogram("", None, None, None).expect("histogram");
+    assert_eq!(whole.total, 20, "without a range: every stored event");
+    assert_eq!(whole.interval, "5s");
+}
+
+#[test]
+fn one_event_by_id_with_its_raw_record() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    store(dir.path());
+    let search = EventSearch::new(dir.path());
+    let event = search
+        .event("event-13")
+        .expect("lookup")
+        .expect("the event exists");
+    assert_eq!(event["raw"], "{\"n\":13}");
+    assert_eq!(event["user"], "bob");
+    assert_eq!(event["message"], "failed password attempt 13");
+    assert_eq!(search.event("event-99").expect("lookup"), None);
+    assert_eq!(
+        search
+            .event("EVENT-13")
+            .expect("lookup")
+            .map(|event| event["raw"].clone()),
+        Some("{\"n\":13}".into()),
+        "ids match in any case, as every keyword does"
+    );
+}
