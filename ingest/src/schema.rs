@@ -44,6 +44,38 @@ pub const RAW: &str = "raw";
 pub const ATTRS: &str = "attrs";
 pub const FLAGS: &str = "flags";
 
+/// Every column that holds one value per event (all but `attrs` and `flags`), in schema order.
+pub const SCALAR_COLUMNS: [&str; 28] = [
+    TIME,
+    INGEST_TIME,
+    EVENT_ID,
+    SERVICE,
+    HOST,
+    FORMAT,
+    CLASS,
+    ACTIVITY,
+    OUTCOME,
+    SEVERITY,
+    USER,
+    SRC_IP,
+    SRC_PORT,
+    DST_IP,
+    DST_PORT,
+    HTTP_METHOD,
+    URL,
+    HTTP_STATUS,
+    USER_AGENT,
+    PROCESS,
+    COMMAND_LINE,
+    RESOURCE,
+    TRACE_ID,
+    SPAN_ID,
+    REQUEST_ID,
+    SESSION_ID,
+    MESSAGE,
+    RAW,
+];
+
 /// Type of `time` and `ingest_time`: UTC microseconds.
 pub fn timestamp_type() -> DataType {
     DataType::Timestamp(TimeUnit::Microsecond, Some("UTC".into()))
@@ -123,6 +155,17 @@ pub const SCHEMA_DOC: &str = include_str!("../../docs/schema.md");
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn scalar_columns_are_the_schema_but_attrs_and_flags() {
+        let names: Vec<String> = schema()
+            .fields()
+            .iter()
+            .map(|field| field.name().clone())
+            .filter(|name| name != ATTRS && name != FLAGS)
+            .collect();
+        assert_eq!(names, SCALAR_COLUMNS);
+    }
 
     #[test]
     fn only_identity_columns_are_required() {

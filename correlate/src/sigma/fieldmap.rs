@@ -40,37 +40,10 @@ impl FieldSource {
 
 /// The schema's own `&'static str` for a column name (every column but `attrs` and `flags`).
 fn column_constant(name: &str) -> Option<&'static str> {
-    const COLUMNS: [&str; 28] = [
-        schema::TIME,
-        schema::INGEST_TIME,
-        schema::EVENT_ID,
-        schema::SERVICE,
-        schema::HOST,
-        schema::FORMAT,
-        schema::CLASS,
-        schema::ACTIVITY,
-        schema::OUTCOME,
-        schema::SEVERITY,
-        schema::USER,
-        schema::SRC_IP,
-        schema::SRC_PORT,
-        schema::DST_IP,
-        schema::DST_PORT,
-        schema::HTTP_METHOD,
-        schema::URL,
-        schema::HTTP_STATUS,
-        schema::USER_AGENT,
-        schema::PROCESS,
-        schema::COMMAND_LINE,
-        schema::RESOURCE,
-        schema::TRACE_ID,
-        schema::SPAN_ID,
-        schema::REQUEST_ID,
-        schema::SESSION_ID,
-        schema::MESSAGE,
-        schema::RAW,
-    ];
-    COLUMNS.iter().copied().find(|column| *column == name)
+    schema::SCALAR_COLUMNS
+        .iter()
+        .copied()
+        .find(|column| *column == name)
 }
 
 /// The TOML shape of a mapping file.

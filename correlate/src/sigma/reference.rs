@@ -24,41 +24,11 @@ pub struct FlatEvent {
     pub attrs: Vec<(String, String)>,
 }
 
-const TEXT_COLUMNS: [&str; 27] = [
-    schema::TIME,
-    schema::INGEST_TIME,
-    schema::EVENT_ID,
-    schema::SERVICE,
-    schema::HOST,
-    schema::FORMAT,
-    schema::CLASS,
-    schema::ACTIVITY,
-    schema::OUTCOME,
-    schema::SEVERITY,
-    schema::USER,
-    schema::SRC_IP,
-    schema::SRC_PORT,
-    schema::DST_IP,
-    schema::DST_PORT,
-    schema::HTTP_METHOD,
-    schema::URL,
-    schema::HTTP_STATUS,
-    schema::USER_AGENT,
-    schema::PROCESS,
-    schema::COMMAND_LINE,
-    schema::RESOURCE,
-    schema::TRACE_ID,
-    schema::SPAN_ID,
-    schema::REQUEST_ID,
-    schema::SESSION_ID,
-    schema::MESSAGE,
-];
-
 impl FlatEvent {
     /// Row `row` of a schema v1 batch.
     pub fn from_batch(batch: &RecordBatch, row: usize) -> Result<FlatEvent, MatchError> {
         let mut event = FlatEvent::default();
-        for column in TEXT_COLUMNS.iter().copied().chain([schema::RAW]) {
+        for column in schema::SCALAR_COLUMNS {
             if let Some(text) = ColumnReader::new(batch, column)?.text(row) {
                 event.columns.insert(column, text.into_owned());
             }
