@@ -26,9 +26,10 @@ pub struct BacktestArgs {
     /// Last event time to replay, inclusive (same forms); default: the newest stored event.
     #[arg(long, value_name = "TIME")]
     pub to: Option<String>,
-    /// Data directory holding the event store.
-    #[arg(long, value_name = "DIR", default_value = "weft-data")]
-    pub data_dir: PathBuf,
+    /// Data directory holding the event store [default: ./weft-data, or data_dir from the
+    /// configuration].
+    #[arg(long, value_name = "DIR")]
+    pub data_dir: Option<PathBuf>,
     /// Extra Sigma field mapping (TOML), applied over the default one; the rule pack's is
     /// `rules/mapping.toml`.
     #[arg(long, value_name = "FILE")]
@@ -61,6 +62,10 @@ pub fn alert_json(alert: &Alert) -> serde_json::Value {
 }
 
 pub fn run(args: BacktestArgs) -> anyhow::Result<ExitCode> {
+    let data_dir = args
+        .data_dir
+        .clone()
+        .unwrap_or_else(|| PathBuf::from("weft-data"));
     let range = TimeRange {
         from: args
             .from
@@ -111,13 +116,13 @@ pub fn run(args: BacktestArgs) -> anyhow::Result<ExitCode> {
         CorrelationSet::with_sequences(matcher.rules(), &correlations, &sequences.rules, &mapping)
             .context("the correlation rules cannot run")?;
     let report = backtest::backtest(
-        &args.data_dir,
+        &data_dir,
         &matcher,
         Arc::new(compiled),
         range,
         CorrelatorConfig::default(),
     )
-    .with_context(|| format!("backtest over {} failed", args.data_dir.display()))?;
+    .with_context(|| format!("backtest over {} failed", data_dir.display()))?;
     if args.json {
         for alert in &report.alerts {
             println!("{}", alert_json(alert));

@@ -64,7 +64,8 @@ fn main() -> ExitCode {
         Command::Ingest(args) => config::WeftConfig::load(cli.config.as_deref())
             .and_then(|config| ingest_cmd::run(args, config)),
         Command::Ship(args) => ship_cmd::run(args),
-        Command::Rules(args) => rules_cmd::run(args),
+        Command::Rules(args) => config::WeftConfig::load(cli.config.as_deref())
+            .and_then(|config| rules_cmd::run(args, config)),
         Command::Serve(args) => config::WeftConfig::load(cli.config.as_deref())
             .and_then(|config| serve_cmd::run(args, config)),
         Command::Token(args) => config::WeftConfig::load(cli.config.as_deref())

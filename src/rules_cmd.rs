@@ -11,6 +11,7 @@ use weft_correlate::sigma::report::{check_json_lines, match_records, read_event_
 use weft_correlate::sigma::{FieldMapping, Placeholders, RuleSet, SigmaMatcher, load_paths};
 
 use crate::backtest_cmd;
+use crate::config::WeftConfig;
 
 #[derive(Debug, Args)]
 pub struct RulesArgs {
@@ -100,7 +101,7 @@ impl RuleSource {
     }
 }
 
-pub fn run(args: RulesArgs) -> anyhow::Result<ExitCode> {
+pub fn run(args: RulesArgs, config: WeftConfig) -> anyhow::Result<ExitCode> {
     match args.command {
         RulesCommand::Check { rules, json } => check(&rules, json),
         RulesCommand::Test {
@@ -109,7 +110,10 @@ pub fn run(args: RulesArgs) -> anyhow::Result<ExitCode> {
             format,
             json,
         } => test(&rules, &events, &format, json),
-        RulesCommand::Backtest(args) => backtest_cmd::run(args),
+        RulesCommand::Backtest(mut args) => {
+            args.data_dir = Some(config.data_dir(args.data_dir.take()));
+            backtest_cmd::run(args)
+        }
     }
 }
 

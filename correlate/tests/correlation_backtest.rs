@@ -205,7 +205,7 @@ fn backtest_command_runs_with_json_and_table_output() {
             rules: vec![rules_dir(root.path())],
             from: Some("2026-05-01".into()),
             to: Some("2026-05-01T13:00:00Z".into()),
-            data_dir: data_dir.clone(),
+            data_dir: Some(data_dir.clone()),
             mapping: Vec::new(),
             json,
         })
@@ -216,7 +216,7 @@ fn backtest_command_runs_with_json_and_table_output() {
         rules: vec![rules_dir(root.path())],
         from: Some("yesterday".into()),
         to: None,
-        data_dir,
+        data_dir: Some(data_dir),
         mapping: Vec::new(),
         json: true,
     });
