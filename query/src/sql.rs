@@ -326,52 +326,36 @@ fn column_values(
         DataType::Null => vec![Value::Null; len],
         DataType::Boolean => {
             let array = column.as_boolean();
-            (0..len)
-                .map(|row| {
-                    if array.is_null(row) {
-                        Value::Null
-                    } else {
-                        Value::Bool(array.value(row))
-                    }
-                })
+            array
+                .iter()
+                .map(|value| value.map_or(Value::Null, Value::Bool))
                 .collect()
         }
         DataType::Int8 | DataType::Int16 | DataType::Int32 | DataType::Int64 => {
             let array = cast(&column, &DataType::Int64)?;
             let array = array.as_primitive::<types::Int64Type>();
-            (0..len)
-                .map(|row| {
-                    if array.is_null(row) {
-                        Value::Null
-                    } else {
-                        Value::from(array.value(row))
-                    }
-                })
+            array
+                .iter()
+                .map(|value| value.map_or(Value::Null, Value::from))
                 .collect()
         }
         DataType::UInt8 | DataType::UInt16 | DataType::UInt32 | DataType::UInt64 => {
             let array = cast(&column, &DataType::UInt64)?;
             let array = array.as_primitive::<types::UInt64Type>();
-            (0..len)
-                .map(|row| {
-                    if array.is_null(row) {
-                        Value::Null
-                    } else {
-                        Value::from(array.value(row))
-                    }
-                })
+            array
+                .iter()
+                .map(|value| value.map_or(Value::Null, Value::from))
                 .collect()
         }
         DataType::Float16 | DataType::Float32 | DataType::Float64 => {
             let array = cast(&column, &DataType::Float64)?;
             let array = array.as_primitive::<types::Float64Type>();
-            (0..len)
-                .map(|row| {
-                    if array.is_null(row) {
-                        Value::Null
-                    } else {
-                        number(serde_json::Number::from_f64(array.value(row)))
-                    }
+            array
+                .iter()
+                .map(|value| {
+                    value.map_or(Value::Null, |value| {
+                        number(serde_json::Number::from_f64(value))
+                    })
                 })
                 .collect()
         }
