@@ -11,8 +11,11 @@
 //!   sliding windows with per-partition watermarks; bounded, checkpointed state; the same
 //!   alerts whether the events are streamed (in any order within the allowed lateness, across
 //!   restarts) or replayed from the store ([`correlation::backtest`]).
+//! - [`db`]: the detection store (SQLite in the data directory) that alerts, incidents, job
+//!   history and checkpoints live in.
 
 pub mod correlation;
+pub mod db;
 pub mod sigma;
 
 /// The schema version this crate's matchers are written against.
