@@ -13,9 +13,11 @@
 //!   restarts) or replayed from the store ([`correlation::backtest`]).
 //! - [`db`]: the detection store (SQLite in the data directory) that alerts, incidents, job
 //!   history and checkpoints live in.
+//! - [`record`]: an alert with its entities and services, as incidents and outputs receive it.
 
 pub mod correlation;
 pub mod db;
+pub mod record;
 pub mod sigma;
 
 /// The schema version this crate's matchers are written against.
