@@ -13,10 +13,12 @@
 //!   restarts) or replayed from the store ([`correlation::backtest`]).
 //! - [`db`]: the detection store (SQLite in the data directory) that alerts, incidents, job
 //!   history and checkpoints live in.
+//! - [`detect`]: streaming detection over the event store's new segments.
 //! - [`record`]: an alert with its entities and services, as incidents and outputs receive it.
 
 pub mod correlation;
 pub mod db;
+pub mod detect;
 pub mod record;
 pub mod sigma;
 

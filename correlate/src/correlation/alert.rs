@@ -7,6 +7,7 @@ use xxhash_rust::xxh3::Xxh3;
 
 use super::compile::CompiledCorrelation;
 use super::window::Entry;
+use crate::sigma::rule::RuleMeta;
 
 /// A correlation alert.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -51,6 +52,25 @@ pub fn format_time(micros: i64) -> String {
 
 /// Separates the values of a multi-field group key.
 pub const GROUP_SEPARATOR: char = '\u{1f}';
+
+/// The alert of a rule that no correlation consumes (or one with `generate: true`): one event,
+/// its own window. Its id hashes (rule, "", event id), so a replay reports it once.
+pub fn single_event_alert(meta: &RuleMeta, time: i64, event_id: &str) -> Alert {
+    Alert {
+        alert_id: alert_id(&meta.label(), "", event_id),
+        rule_id: meta.id.clone(),
+        rule_name: meta.name.clone().unwrap_or_else(|| meta.title.clone()),
+        title: meta.title.clone(),
+        level: meta.level.map(|level| level.as_str().to_string()),
+        tags: meta.tags.clone(),
+        correlation_type: "single".into(),
+        group: BTreeMap::new(),
+        window_start: time,
+        window_end: time,
+        event_ids: vec![event_id.to_string()],
+        event_count: 1,
+    }
+}
 
 /// Builds the alert of `correlation` for the window holding `entries`.
 pub fn build(

@@ -7,14 +7,12 @@
 //! lateness, then the stream is flushed so every open window is decided. Matches of rules that
 //! no correlation consumes (or one with `generate: true` does) are alerts of their own.
 
-use std::fs;
 use std::path::Path;
 use std::sync::Arc;
 
-use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 use weft_ingest::store::manifest::Manifest;
 
-use super::alert::{Alert, alert_id};
+use super::alert::{Alert, single_event_alert};
 use super::clock::ManualClock;
 use super::compile::CorrelationSet;
 use super::engine::{Correlator, CorrelatorConfig};
@@ -22,6 +20,7 @@ use super::error::BacktestError;
 use super::extract::{event_times, signals_from_batch};
 use super::metrics::CorrelatorMetrics;
 use super::signal::Signal;
+use crate::detect::segment::segment_batches;
 use crate::sigma::SigmaMatcher;
 use crate::sigma::columns::ColumnReader;
 use weft_ingest::schema;
@@ -94,10 +93,7 @@ pub fn backtest(
             path: path.clone(),
             reason,
         };
-        let file = fs::File::open(&path).map_err(|error| segment_error(error.to_string()))?;
-        let reader = ParquetRecordBatchReaderBuilder::try_new(file)
-            .and_then(|builder| builder.build())
-            .map_err(|error| segment_error(error.to_string()))?;
+        let reader = segment_batches(&path).map_err(segment_error)?;
         report.segments_read += 1;
         for batch in reader {
             let batch = batch.map_err(|error| segment_error(error.to_string()))?;
@@ -130,20 +126,7 @@ pub fn backtest(
                         .text(found.row)
                         .map(|id| id.into_owned())
                         .unwrap_or_default();
-                    single.push(Alert {
-                        alert_id: alert_id(&meta.label(), "", &event_id),
-                        rule_id: meta.id.clone(),
-                        rule_name: meta.name.clone().unwrap_or_else(|| meta.title.clone()),
-                        title: meta.title.clone(),
-                        level: meta.level.map(|level| level.as_str().to_string()),
-                        tags: meta.tags.clone(),
-                        correlation_type: "single".into(),
-                        group: Default::default(),
-                        window_start: time,
-                        window_end: time,
-                        event_ids: vec![event_id],
-                        event_count: 1,
-                    });
+                    single.push(single_event_alert(meta, time, &event_id));
                 }
             }
             let found =
