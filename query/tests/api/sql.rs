@@ -278,3 +278,26 @@ async fn results_come_as_arrow_ipc_on_request() -> anyhow::Result<()> {
     assert_eq!(rows, 3);
     Ok(())
 }
+
+#[tokio::test]
+async fn a_job_window_restricts_the_events_table() -> anyhow::Result<()> {
+    let fixture = fixture_with_events(ApiConfig::default())?;
+    let engine = weft_query::sql::SqlEngine::new(fixture.dir.path(), SqlLimits::default())?;
+    let from = crate::common::micros("2026-11-23T09:00:02Z");
+    let to = crate::common::micros("2026-11-23T10:16:00Z");
+    let windowed = engine
+        .query_batches_between("SELECT count(*) AS n FROM events", from, to)
+        .await?;
+    let rows = weft_query::sql::to_rows(&windowed)?;
+    assert_eq!(json!(rows.rows), json!([[4]]));
+    // The window's end is exclusive; an empty window has no rows, not an error.
+    let empty = engine
+        .query_batches_between("SELECT count(*) AS n FROM events", from, from)
+        .await?;
+    assert_eq!(json!(weft_query::sql::to_rows(&empty)?.rows), json!([[0]]));
+    let all = engine
+        .query_batches("SELECT count(*) AS n FROM events")
+        .await?;
+    assert_eq!(json!(weft_query::sql::to_rows(&all)?.rows), json!([[7]]));
+    Ok(())
+}
