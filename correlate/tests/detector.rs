@@ -9,7 +9,7 @@ use std::sync::Arc;
 
 use weft_correlate::correlation::backtest::{TimeRange, backtest};
 use weft_correlate::correlation::{CorrelationSet, CorrelatorConfig, ManualClock};
-use weft_correlate::detect::{Detector, DetectorConfig};
+use weft_correlate::detect::{Detector, DetectorConfig, EntityReader, RuleBatch};
 use weft_correlate::record::{AlertSource, Entity};
 use weft_correlate::sigma::{FieldMapping, Placeholders, SigmaMatcher, load_paths};
 use weft_ingest::Event;
@@ -273,4 +273,49 @@ fn without_end_of_input_windows_wait_for_the_allowed_lateness() {
         "{:#?}",
         step.alerts
     );
+}
+
+#[test]
+fn a_batch_run_agrees_with_the_stream_and_keeps_only_the_rules_asked_for() {
+    let root = tempfile::tempdir().expect("temporary directory");
+    let data_dir = root.path().join("data");
+    let rules = rules(root.path());
+    publish(&data_dir, 0..15);
+    let mut streaming = detector(&data_dir, &rules);
+    let mut streamed: Vec<_> = streaming.poll(true).expect("poll").alerts;
+    streamed.sort_by(|left, right| left.alert.alert_id.cmp(&right.alert.alert_id));
+
+    let batch = RuleBatch::new(
+        &data_dir,
+        Arc::clone(&rules.matcher),
+        Arc::clone(&rules.set),
+        EntityReader::new(&DetectorConfig::default().entity_types),
+        CorrelatorConfig::default(),
+    );
+    let job = AlertSource::Job {
+        job: "nightly".into(),
+    };
+    let mut all = batch
+        .run(TimeRange::default(), None, job.clone())
+        .expect("batch")
+        .alerts;
+    all.sort_by(|left, right| left.alert.alert_id.cmp(&right.alert.alert_id));
+    assert_eq!(all.len(), streamed.len());
+    for (batch, stream) in all.iter().zip(&streamed) {
+        assert_eq!(batch.alert, stream.alert);
+        assert_eq!(batch.entities, stream.entities);
+        assert_eq!(batch.services, stream.services);
+        assert_eq!(batch.source, job);
+    }
+
+    let only = batch
+        .run(
+            TimeRange::default(),
+            Some(&["0d1f7a55-2f4e-4c8e-bb5d-7f0c9a3b6e21".to_string()]),
+            job,
+        )
+        .expect("batch");
+    assert_eq!(only.events_scanned, 15);
+    assert_eq!(only.alerts.len(), 1);
+    assert_eq!(only.alerts[0].alert.title, "Security log cleared");
 }

@@ -7,6 +7,7 @@
 //! lateness, then the stream is flushed so every open window is decided. Matches of rules that
 //! no correlation consumes (or one with `generate: true` does) are alerts of their own.
 
+use std::collections::{BTreeSet, HashMap};
 use std::path::Path;
 use std::sync::Arc;
 
@@ -20,6 +21,7 @@ use super::error::BacktestError;
 use super::extract::{event_times, signals_from_batch};
 use super::metrics::CorrelatorMetrics;
 use super::signal::Signal;
+use crate::detect::context::{EntityReader, EventContext};
 use crate::detect::segment::segment_batches;
 use crate::sigma::SigmaMatcher;
 use crate::sigma::columns::ColumnReader;
@@ -34,6 +36,8 @@ pub struct BacktestReport {
     pub events_read: u64,
     pub signals: u64,
     pub metrics: CorrelatorMetrics,
+    /// Contexts of the matched events, when asked for (see [`backtest_with_contexts`]).
+    pub contexts: HashMap<String, EventContext>,
 }
 
 /// The event-time range to replay, UTC microseconds, inclusive; `None` is unbounded.
@@ -80,6 +84,19 @@ pub fn backtest(
     range: TimeRange,
     config: CorrelatorConfig,
 ) -> Result<BacktestReport, BacktestError> {
+    backtest_with_contexts(data_dir, matcher, set, range, config, None)
+}
+
+/// [`backtest`], also keeping the context (time, service, entities) of every matched event
+/// when `entities` is given, so the alerts can become records for incidents.
+pub fn backtest_with_contexts(
+    data_dir: &Path,
+    matcher: &SigmaMatcher,
+    set: Arc<CorrelationSet>,
+    range: TimeRange,
+    config: CorrelatorConfig,
+    entities: Option<&EntityReader>,
+) -> Result<BacktestReport, BacktestError> {
     let loaded = Manifest::new(data_dir).load()?;
     let mut report = BacktestReport::default();
     let mut signals: Vec<Signal> = Vec::new();
@@ -112,6 +129,19 @@ pub fn backtest(
                 .into_iter()
                 .filter(|found| found.row < times.len() && range.contains(times.value(found.row)))
                 .collect();
+            if let Some(reader) = entities
+                && !in_range.is_empty()
+            {
+                let rows: BTreeSet<usize> = in_range.iter().map(|found| found.row).collect();
+                let contexts =
+                    reader
+                        .contexts(&batch, rows)
+                        .map_err(|source| BacktestError::Match {
+                            path: path.clone(),
+                            source,
+                        })?;
+                report.contexts.extend(contexts);
+            }
             let ids = ColumnReader::new(&batch, schema::EVENT_ID).map_err(|source| {
                 BacktestError::Match {
                     path: path.clone(),
