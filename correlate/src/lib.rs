@@ -14,11 +14,15 @@
 //! - [`db`]: the detection store (SQLite in the data directory) that alerts, incidents, job
 //!   history and checkpoints live in.
 //! - [`detect`]: streaming detection over the event store's new segments.
+//! - [`output`]: alert outputs (signed webhooks, a Kafka topic through the binary) with
+//!   durable delivery: every alert is queued in the detection store and retried with backoff
+//!   until delivered, never lost.
 //! - [`record`]: an alert with its entities and services, as incidents and outputs receive it.
 
 pub mod correlation;
 pub mod db;
 pub mod detect;
+pub mod output;
 pub mod record;
 pub mod sigma;
 
