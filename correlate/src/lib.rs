@@ -14,6 +14,8 @@
 //! - [`db`]: the detection store (SQLite in the data directory) that alerts, incidents, job
 //!   history and checkpoints live in.
 //! - [`detect`]: streaming detection over the event store's new segments.
+//! - [`incident`]: alerts suppressed when they repeat, stored, and grouped into incidents by
+//!   shared entities, with analysts' status, assignment, comments and audit trail.
 //! - [`output`]: alert outputs (signed webhooks, a Kafka topic through the binary) with
 //!   durable delivery: every alert is queued in the detection store and retried with backoff
 //!   until delivered, never lost.
@@ -22,6 +24,7 @@
 pub mod correlation;
 pub mod db;
 pub mod detect;
+pub mod incident;
 pub mod output;
 pub mod record;
 pub mod sigma;
