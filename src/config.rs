@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Context;
 use serde::Deserialize;
+use weft_correlate::config::DetectConfig;
 use weft_ingest::config::IngestConfig;
 use weft_ingest::source::kafka::config::KafkaConfig;
 
@@ -20,9 +21,13 @@ pub struct WeftConfig {
     /// Reading and normalizing logs.
     #[serde(default)]
     pub ingest: IngestConfig,
-    /// Kafka ingest workers (`weft ingest --kafka`).
+    /// Kafka ingest workers (`weft ingest --kafka`, and `weft run` when brokers and topics
+    /// are set).
     #[serde(default)]
     pub kafka: KafkaConfig,
+    /// Detection: rules, jobs, incidents, outputs (`weft run`).
+    #[serde(default)]
+    pub detect: DetectConfig,
 }
 
 impl WeftConfig {

@@ -6,10 +6,13 @@
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
+mod alert_kafka;
 mod backtest_cmd;
 mod config;
+mod incidents_cmd;
 mod ingest_cmd;
 mod rules_cmd;
+mod run_cmd;
 mod serve_cmd;
 mod ship_cmd;
 mod token_cmd;
@@ -32,6 +35,11 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    /// Run weft: ingest (files given, Kafka when configured), streaming detection, scheduled
+    /// jobs, incidents, alert outputs and the analyst API in one process.
+    Run(run_cmd::RunArgs),
+    /// List and show incidents.
+    Incidents(incidents_cmd::IncidentsArgs),
     /// Read log files (plain or .gz), stdin, or Kafka topics (--kafka), normalize the records,
     /// and store them as Parquet.
     Ingest(ingest_cmd::IngestArgs),
@@ -61,6 +69,10 @@ fn main() -> ExitCode {
         .init();
     let cli = Cli::parse();
     let result = match cli.command {
+        Command::Run(args) => config::WeftConfig::load(cli.config.as_deref())
+            .and_then(|config| run_cmd::run(args, config)),
+        Command::Incidents(args) => config::WeftConfig::load(cli.config.as_deref())
+            .and_then(|config| incidents_cmd::run(args, config)),
         Command::Ingest(args) => config::WeftConfig::load(cli.config.as_deref())
             .and_then(|config| ingest_cmd::run(args, config)),
         Command::Ship(args) => ship_cmd::run(args),

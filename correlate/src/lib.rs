@@ -19,14 +19,24 @@
 //! - [`output`]: alert outputs (signed webhooks, a Kafka topic through the binary) with
 //!   durable delivery: every alert is queued in the detection store and retried with backoff
 //!   until delivered, never lost.
+//! - [`schedule`]: scheduled detection jobs (SQL rules, batch rule runs) on an interval with a
+//!   lookback and an ingest delay; bounded catch-up, retries, late-data re-runs, backfills,
+//!   and a job history in the detection store.
+//! - [`ruleset`]: a deployment's rules (Sigma, correlations, sequences, SQL) loaded at once.
+//! - [`service`]: the detection side of a data directory, one step at a time (`weft run`).
+//! - [`config`]: `[detect]` in `weft.toml`.
 //! - [`record`]: an alert with its entities and services, as incidents and outputs receive it.
 
+pub mod config;
 pub mod correlation;
 pub mod db;
 pub mod detect;
 pub mod incident;
 pub mod output;
 pub mod record;
+pub mod ruleset;
+pub mod schedule;
+pub mod service;
 pub mod sigma;
 
 /// The schema version this crate's matchers are written against.

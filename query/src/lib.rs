@@ -19,6 +19,7 @@ pub mod api;
 pub mod audit;
 pub mod auth;
 pub mod error;
+pub mod jobs;
 pub mod metrics;
 pub mod ratelimit;
 pub mod search;

@@ -30,6 +30,8 @@ pub enum IncidentError {
     CommentTooLong { id: String, len: usize, max: usize },
     #[error("the {what} is empty; give a name")]
     EmptyName { what: &'static str },
+    #[error("the new alerts could not be handed on, nothing was recorded: {0}")]
+    Hook(String),
 }
 
 impl From<rusqlite::Error> for IncidentError {

@@ -21,6 +21,11 @@ use super::{schema, suppress};
 /// The longest comment weft keeps, in bytes.
 pub const MAX_COMMENT_BYTES: usize = 64 * 1024;
 
+/// Receives the new alerts of a [`IncidentStore::record_with`] call, with their incident ids,
+/// on the recording transaction.
+pub type NewAlertsHook<'a> =
+    dyn FnMut(&rusqlite::Connection, &[(AlertRecord, Option<String>)]) -> Result<(), String> + 'a;
+
 /// Alerts, incidents, comments and their history, in the detection store.
 #[derive(Debug)]
 pub struct IncidentStore {
@@ -59,6 +64,18 @@ impl IncidentStore {
         &mut self,
         records: &[AlertRecord],
         now_micros: i64,
+    ) -> Result<RecordOutcome, IncidentError> {
+        self.record_with(records, now_micros, &mut |_, _| Ok(()))
+    }
+
+    /// [`Self::record`], handing the new alerts (not duplicates, not suppressed) with their
+    /// incident ids to `on_new` inside the same transaction before it commits: the outbox
+    /// queues their deliveries there, so an alert is stored with its deliveries or not at all.
+    pub fn record_with(
+        &mut self,
+        records: &[AlertRecord],
+        now_micros: i64,
+        on_new: &mut NewAlertsHook<'_>,
     ) -> Result<RecordOutcome, IncidentError> {
         let mut ordered: Vec<&AlertRecord> = records.iter().collect();
         ordered.sort_by(|left, right| {
@@ -121,6 +138,22 @@ impl IncidentStore {
                 incident_id: target,
             });
             outcome.stored += 1;
+        }
+        let by_id: std::collections::HashMap<&str, &AlertRecord> = records
+            .iter()
+            .map(|record| (record.alert.alert_id.as_str(), record))
+            .collect();
+        let new: Vec<(AlertRecord, Option<String>)> = outcome
+            .placements
+            .iter()
+            .filter_map(|placement| {
+                by_id
+                    .get(placement.alert_id.as_str())
+                    .map(|record| ((*record).clone(), Some(placement.incident_id.clone())))
+            })
+            .collect();
+        if !new.is_empty() {
+            on_new(&transaction, &new).map_err(IncidentError::Hook)?;
         }
         transaction.commit()?;
         outcome.updated = updated.into_iter().collect();

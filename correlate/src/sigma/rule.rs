@@ -199,10 +199,11 @@ pub fn parse_documents(text: &str, path: Option<&Path>) -> Vec<Result<SigmaDocum
             _ => {}
         }
         if let Yaml::Hash(map) = yaml
-            && map.contains_key(&Yaml::String("sequence".into()))
+            && (map.contains_key(&Yaml::String("sequence".into()))
+                || map.contains_key(&Yaml::String("sql".into())))
         {
-            // A weft sequence (correlate/CORRELATION.md), not a Sigma document: the
-            // correlation loader reads and checks it.
+            // A weft sequence (correlate/CORRELATION.md) or SQL rule (`schedule::sql_rule`),
+            // not a Sigma document: their own loaders read and check them.
             continue;
         }
         let mut origin = base.clone();
@@ -588,6 +589,16 @@ custom_note: kept
             panic!("{documents:?}");
         };
         assert_eq!(second.meta.title, "Own title");
+    }
+
+    #[test]
+    fn leaves_weft_sql_rules_to_their_loader() {
+        let text = format!(
+            "{WHOAMI}---\ntitle: Sql\nid: sql-rule\nsql: SELECT user FROM events\nschedule: {{interval: 5m}}\n"
+        );
+        let documents = parse_documents(&text, None);
+        assert_eq!(documents.len(), 1);
+        assert!(documents[0].is_ok());
     }
 
     #[test]

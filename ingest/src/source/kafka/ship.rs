@@ -74,6 +74,28 @@ impl Shipper {
         Ok(())
     }
 
+    /// Sends one record and waits until the broker acknowledged it (alerts, where each record
+    /// must be known delivered before it is marked so).
+    pub fn send_acknowledged(
+        &mut self,
+        payload: &[u8],
+        key: Option<&[u8]>,
+        timeout: Duration,
+    ) -> Result<(), ShipError> {
+        let (failures_before, _) = self.producer.context().failures();
+        self.send(payload, key)?;
+        self.producer.flush(timeout)?;
+        let (failures, last) = self.producer.context().failures();
+        if failures > failures_before {
+            return Err(ShipError::Undelivered {
+                topic: self.topic.clone(),
+                count: failures - failures_before,
+                last,
+            });
+        }
+        Ok(())
+    }
+
     /// Waits until every record is acknowledged; fails if any was not delivered.
     pub fn finish(self, timeout: Duration) -> Result<u64, ShipError> {
         self.producer.flush(timeout)?;
