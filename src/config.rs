@@ -12,6 +12,12 @@ use weft_correlate::config::DetectConfig;
 use weft_ingest::config::IngestConfig;
 use weft_ingest::source::kafka::config::KafkaConfig;
 
+/// The configuration `weft init` writes: every section, documented, with its defaults.
+pub const DEFAULT_CONFIG: &str = include_str!("weft.default.toml");
+
+/// The file `weft init` writes when none exists and no `--config` names another.
+pub const DEFAULT_CONFIG_FILE: &str = "weft.toml";
+
 /// The whole configuration file.
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -52,5 +58,33 @@ impl WeftConfig {
             .validate()
             .with_context(|| format!("invalid configuration in {}", path.display()))?;
         Ok(config)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_default_configuration_is_valid() {
+        let config: WeftConfig = toml::from_str(DEFAULT_CONFIG).expect("the template parses");
+        config.ingest.validate().expect("valid ingest section");
+        assert_eq!(config.data_dir(None), PathBuf::from("weft-data"));
+        assert_eq!(config.detect.rules, vec![PathBuf::from("rules")]);
+        config
+            .detect
+            .incidents
+            .build()
+            .expect("valid incident settings");
+        config
+            .detect
+            .scheduler
+            .validate()
+            .expect("valid scheduler settings");
+        config
+            .detect
+            .outputs
+            .build()
+            .expect("no outputs, nothing to check");
     }
 }

@@ -11,6 +11,7 @@ mod backtest_cmd;
 mod config;
 mod incidents_cmd;
 mod ingest_cmd;
+mod jobs_cmd;
 mod rules_cmd;
 mod run_cmd;
 mod serve_cmd;
@@ -40,6 +41,8 @@ enum Command {
     Run(run_cmd::RunArgs),
     /// List and show incidents.
     Incidents(incidents_cmd::IncidentsArgs),
+    /// Scheduled detection jobs: their runs and gaps, and backfills.
+    Jobs(jobs_cmd::JobsArgs),
     /// Read log files (plain or .gz), stdin, or Kafka topics (--kafka), normalize the records,
     /// and store them as Parquet.
     Ingest(ingest_cmd::IngestArgs),
@@ -51,7 +54,7 @@ enum Command {
     Serve(serve_cmd::ServeArgs),
     /// Create, list and revoke API tokens.
     Token(token_cmd::TokenArgs),
-    /// Prepare a data directory and print its first admin token.
+    /// Prepare a data directory, write a default weft.toml, and print the first admin token.
     Init(token_cmd::InitArgs),
     /// Print the normalized event schema and which formats fill which columns.
     Schema,
@@ -73,6 +76,8 @@ fn main() -> ExitCode {
             .and_then(|config| run_cmd::run(args, config)),
         Command::Incidents(args) => config::WeftConfig::load(cli.config.as_deref())
             .and_then(|config| incidents_cmd::run(args, config)),
+        Command::Jobs(args) => config::WeftConfig::load(cli.config.as_deref())
+            .and_then(|config| jobs_cmd::run(args, config)),
         Command::Ingest(args) => config::WeftConfig::load(cli.config.as_deref())
             .and_then(|config| ingest_cmd::run(args, config)),
         Command::Ship(args) => ship_cmd::run(args),
@@ -82,8 +87,12 @@ fn main() -> ExitCode {
             .and_then(|config| serve_cmd::run(args, config)),
         Command::Token(args) => config::WeftConfig::load(cli.config.as_deref())
             .and_then(|config| token_cmd::run(args, config)),
-        Command::Init(args) => config::WeftConfig::load(cli.config.as_deref())
-            .and_then(|config| token_cmd::init(args, config)),
+        Command::Init(args) => {
+            // The file `weft init` is about to write may not exist yet.
+            let existing = cli.config.as_deref().filter(|path| path.exists());
+            config::WeftConfig::load(existing)
+                .and_then(|config| token_cmd::init(args, config, cli.config.clone()))
+        }
         Command::Schema => {
             print!("{}", weft_ingest::schema::SCHEMA_DOC);
             Ok(ExitCode::SUCCESS)

@@ -26,6 +26,7 @@ use weft_query::{ApiConfig, ServeConfig};
 
 use crate::alert_kafka::KafkaAlertSink;
 use crate::config::WeftConfig;
+use weft_correlate::config::DetectConfig;
 
 /// How long `--once` waits for Kafka to have nothing more to read.
 const ONCE_KAFKA_IDLE: Duration = Duration::from_secs(5);
@@ -78,39 +79,8 @@ pub fn run(args: RunArgs, config: WeftConfig) -> anyhow::Result<ExitCode> {
     if !args.mapping.is_empty() {
         detect.mapping = args.mapping.clone();
     }
-    let rules = DetectionRules::load(
-        &detect.rules,
-        &detect.mapping,
-        detect.placeholders.as_deref(),
-    )
-    .context("cannot load the detection rules")?;
-    for warning in &rules.warnings {
-        eprintln!("warning: {warning}");
-    }
-    if detect.rules.is_empty() {
-        eprintln!("warning: no rules configured ([detect] rules or --rules): nothing is detected");
-    }
-
     ingest_files(&args, &config, &data_dir)?;
-
-    let mut outputs = detect.outputs.build().context("invalid [detect.outputs]")?;
-    for kafka in outputs.kafka.clone() {
-        let sink: Box<dyn AlertSink> = Box::new(KafkaAlertSink::new(kafka.clone()));
-        outputs.sinks.insert(kafka.name.clone(), sink);
-    }
-    let sql: Box<dyn SqlBackend> = Box::new(
-        SqlJobs::new(&data_dir, SqlLimits::default())
-            .with_context(|| format!("cannot open the event store {}", data_dir.display()))?,
-    );
-    let mut service = DetectService::open(
-        &data_dir,
-        &rules,
-        &detect,
-        outputs,
-        Some(sql),
-        Arc::new(SystemClock),
-    )
-    .with_context(|| format!("cannot start detection over {}", data_dir.display()))?;
+    let (mut service, rules) = open_service(&detect, &data_dir)?;
 
     let kafka = config.kafka.brokers.is_some() && !config.kafka.topics.is_empty();
     let poll = detect.poll_interval.0;
@@ -186,6 +156,45 @@ pub fn run(args: RunArgs, config: WeftConfig) -> anyhow::Result<ExitCode> {
         service.step(false).context("detection failed")?;
         Ok(ExitCode::SUCCESS)
     })
+}
+
+/// Loads the rules and opens the detection service of `data_dir`, with its outputs (webhooks
+/// and Kafka) and the SQL engine for SQL rules.
+pub fn open_service(
+    detect: &DetectConfig,
+    data_dir: &Path,
+) -> anyhow::Result<(DetectService, DetectionRules)> {
+    let rules = DetectionRules::load(
+        &detect.rules,
+        &detect.mapping,
+        detect.placeholders.as_deref(),
+    )
+    .context("cannot load the detection rules")?;
+    for warning in &rules.warnings {
+        eprintln!("warning: {warning}");
+    }
+    if detect.rules.is_empty() {
+        eprintln!("warning: no rules configured ([detect] rules or --rules): nothing is detected");
+    }
+    let mut outputs = detect.outputs.build().context("invalid [detect.outputs]")?;
+    for kafka in outputs.kafka.clone() {
+        let sink: Box<dyn AlertSink> = Box::new(KafkaAlertSink::new(kafka.clone()));
+        outputs.sinks.insert(kafka.name.clone(), sink);
+    }
+    let sql: Box<dyn SqlBackend> = Box::new(
+        SqlJobs::new(data_dir, SqlLimits::default())
+            .with_context(|| format!("cannot open the event store {}", data_dir.display()))?,
+    );
+    let service = DetectService::open(
+        data_dir,
+        &rules,
+        detect,
+        outputs,
+        Some(sql),
+        Arc::new(SystemClock),
+    )
+    .with_context(|| format!("cannot start detection over {}", data_dir.display()))?;
+    Ok((service, rules))
 }
 
 fn ingest_files(args: &RunArgs, config: &WeftConfig, data_dir: &Path) -> anyhow::Result<()> {

@@ -8,7 +8,7 @@ use anyhow::Context;
 use clap::{Args, Subcommand};
 use weft_query::Role;
 
-use crate::config::WeftConfig;
+use crate::config::{DEFAULT_CONFIG, DEFAULT_CONFIG_FILE, WeftConfig};
 
 #[derive(Debug, Args)]
 pub struct TokenArgs {
@@ -117,7 +117,13 @@ pub fn run(args: TokenArgs, config: WeftConfig) -> anyhow::Result<ExitCode> {
 
 /// Creates the first admin token; refuses when the data directory already has live tokens, so
 /// running it twice never mints a second admin silently.
-pub fn init(args: InitArgs, config: WeftConfig) -> anyhow::Result<ExitCode> {
+/// Also writes the default configuration (to `--config`, else `./weft.toml`) unless that file
+/// exists.
+pub fn init(
+    args: InitArgs,
+    config: WeftConfig,
+    config_path: Option<PathBuf>,
+) -> anyhow::Result<ExitCode> {
     let data_dir = config.data_dir(args.data_dir);
     create_dir(&data_dir)?;
     let existing = weft_query::list_tokens(&data_dir).context("cannot read the token file")?;
@@ -125,6 +131,17 @@ pub fn init(args: InitArgs, config: WeftConfig) -> anyhow::Result<ExitCode> {
         anyhow::bail!(
             "{} already has tokens; use `weft token create --role admin` to add another",
             data_dir.display()
+        );
+    }
+    let config_file = config_path.unwrap_or_else(|| PathBuf::from(DEFAULT_CONFIG_FILE));
+    if config_file.exists() {
+        eprintln!("kept the existing configuration {}", config_file.display());
+    } else {
+        std::fs::write(&config_file, DEFAULT_CONFIG)
+            .with_context(|| format!("cannot write the configuration {}", config_file.display()))?;
+        eprintln!(
+            "wrote the default configuration {}; edit it, then `weft run`",
+            config_file.display()
         );
     }
     let token = weft_query::create_token(&data_dir, &args.name, Role::Admin)

@@ -87,8 +87,20 @@ fn serve(data_dir: &std::path::Path, address: SocketAddr) -> Server {
 fn init_prints_one_admin_token_that_the_server_accepts_until_it_is_revoked() {
     let dir = tempfile::tempdir().expect("temp dir");
     let data_dir = dir.path().join("data");
-    let init = run(weft().arg("init").arg("--data-dir").arg(&data_dir));
+    let init = run(weft()
+        .current_dir(dir.path())
+        .arg("init")
+        .arg("--data-dir")
+        .arg(&data_dir));
     assert!(init.status.success(), "{init:?}");
+    // A documented default configuration next to it, which weft reads.
+    let written = std::fs::read_to_string(dir.path().join("weft.toml")).expect("weft.toml written");
+    assert!(written.contains("[detect.incidents]"), "{written}");
+    let listed = run(weft()
+        .current_dir(dir.path())
+        .args(["--config", "weft.toml", "incidents", "list", "--data-dir"])
+        .arg(&data_dir));
+    assert!(listed.status.success(), "{listed:?}");
     let admin = stdout(&init).trim().to_string();
     assert_eq!(
         stdout(&init).lines().count(),
@@ -101,7 +113,11 @@ fn init_prints_one_admin_token_that_the_server_accepts_until_it_is_revoked() {
     assert!(token_file.contains("\"admin\""), "{token_file}");
     assert!(!token_file.contains(&admin), "only a hash is stored");
 
-    let again = run(weft().arg("init").arg("--data-dir").arg(&data_dir));
+    let again = run(weft()
+        .current_dir(dir.path())
+        .arg("init")
+        .arg("--data-dir")
+        .arg(&data_dir));
     assert!(
         !again.status.success(),
         "a second init mints no second admin"

@@ -29,7 +29,7 @@ use crate::output::{OutputRoute, Outputs, Sinks};
 use crate::record::{AlertRecord, AlertSource};
 use crate::ruleset::DetectionRules;
 use crate::schedule::{
-    Job, JobHistory, JobKind, JobOutput, JobRunner, Schedule, ScheduleError, Scheduler,
+    Job, JobHistory, JobKind, JobOutput, JobRunner, RunRecord, Schedule, ScheduleError, Scheduler,
     SchedulerError, alerts_from_rows,
 };
 
@@ -215,6 +215,27 @@ impl DetectService {
             )?;
         }
 
+        self.run_jobs(&mut report)?;
+        self.deliver(&mut report)?;
+        Ok(report)
+    }
+
+    /// Queues the runs of `job_id` whose windows hold any of `range` (a manual backfill),
+    /// runs them and every other due job, and delivers their alerts.
+    pub fn backfill(
+        &mut self,
+        job_id: &str,
+        range: TimeRange,
+    ) -> Result<(Vec<RunRecord>, StepReport), ServiceError> {
+        let queued = self.scheduler.backfill(job_id, range)?;
+        let mut report = StepReport::default();
+        self.run_jobs(&mut report)?;
+        self.deliver(&mut report)?;
+        Ok((queued, report))
+    }
+
+    /// Runs every due job and records its alerts.
+    fn run_jobs(&mut self, report: &mut StepReport) -> Result<(), ServiceError> {
         let mut runner = Runner {
             batch: &self.batch,
             sql: self.sql.as_deref_mut(),
@@ -237,17 +258,21 @@ impl DetectService {
         report.duplicates += scheduled.duplicates;
         report.suppressed += scheduled.suppressed;
         report.incidents_created.extend(scheduled.incidents_created);
-        report.job_runs = runs.len();
-        report.job_failures = runs.iter().filter(|run| run.error.is_some()).count();
+        report.job_runs += runs.len();
+        report.job_failures += runs.iter().filter(|run| run.error.is_some()).count();
+        Ok(())
+    }
 
+    /// Sends the due deliveries.
+    fn deliver(&mut self, report: &mut StepReport) -> Result<(), ServiceError> {
         let deliveries = self.outbox.deliver_due(
             &mut self.sinks,
             self.clock.now_micros(),
             DELIVERIES_PER_STEP,
         )?;
-        report.delivered = deliveries.delivered;
+        report.delivered += deliveries.delivered;
         report.pending_deliveries = deliveries.pending;
-        Ok(report)
+        Ok(())
     }
 }
 
