@@ -24,6 +24,7 @@
 //!   and a job history in the detection store.
 //! - [`ruleset`]: a deployment's rules (Sigma, correlations, sequences, SQL) loaded at once.
 //! - [`service`]: the detection side of a data directory, one step at a time (`weft run`).
+//! - [`duration`]: human durations (`"5m"`, `"1h30m"`) in configuration and rules.
 //! - [`config`]: `[detect]` in `weft.toml`.
 //! - [`record`]: an alert with its entities and services, as incidents and outputs receive it.
 
@@ -31,6 +32,7 @@ pub mod config;
 pub mod correlation;
 pub mod db;
 pub mod detect;
+pub mod duration;
 pub mod incident;
 pub mod output;
 pub mod record;

@@ -648,7 +648,7 @@ fn loads_sql_rules_beside_sigma_rules_and_refuses_each_mistake() -> anyhow::Resu
         ),
         (
             "duration.yml",
-            with("schedule", "schedule: {interval: 5 minutes}"),
+            with("schedule", "schedule: {interval: five minutes}"),
             "invalid duration",
         ),
         (

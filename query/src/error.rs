@@ -25,6 +25,12 @@ pub enum ApiError {
     },
     #[error("no such route: {0}")]
     NotFound(String),
+    /// The route exists but the thing it names (an incident id) does not.
+    #[error("{0}")]
+    NoSuchResource(String),
+    /// The change cannot apply to the resource as it is (a merged incident).
+    #[error("{0}")]
+    Conflict(String),
     #[error("method {0} is not allowed on this route")]
     MethodNotAllowed(String),
     #[error("the request body is larger than {limit} bytes")]
@@ -60,7 +66,8 @@ impl ApiError {
             ApiError::BadRequest(_) => StatusCode::BAD_REQUEST,
             ApiError::Unauthenticated => StatusCode::UNAUTHORIZED,
             ApiError::Forbidden { .. } => StatusCode::FORBIDDEN,
-            ApiError::NotFound(_) => StatusCode::NOT_FOUND,
+            ApiError::NotFound(_) | ApiError::NoSuchResource(_) => StatusCode::NOT_FOUND,
+            ApiError::Conflict(_) => StatusCode::CONFLICT,
             ApiError::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
             ApiError::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
@@ -76,7 +83,8 @@ impl ApiError {
             ApiError::BadRequest(_) => ("bad_request", "Bad request"),
             ApiError::Unauthenticated => ("unauthenticated", "Unauthenticated"),
             ApiError::Forbidden { .. } => ("forbidden", "Forbidden"),
-            ApiError::NotFound(_) => ("not_found", "Not found"),
+            ApiError::NotFound(_) | ApiError::NoSuchResource(_) => ("not_found", "Not found"),
+            ApiError::Conflict(_) => ("conflict", "Conflict"),
             ApiError::MethodNotAllowed(_) => ("method_not_allowed", "Method not allowed"),
             ApiError::PayloadTooLarge { .. } => ("payload_too_large", "Payload too large"),
             ApiError::UnsupportedMediaType => ("unsupported_media_type", "Unsupported media type"),

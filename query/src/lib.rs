@@ -2,8 +2,11 @@
 //!
 //! Place in the data flow: `ingest` writes Parquet segments and their search indexes; this
 //! crate reads them with DataFusion ([`sql`]) and tantivy ([`search`]) and serves them over
-//! HTTP ([`api`], [`serve`]). The only events it writes are its own audit trail ([`audit`]):
-//! one `api_activity` event of service `weft` per request, through weft-ingest's event store.
+//! HTTP ([`api`], [`serve`]). It reads the incidents and alerts that weft-correlate's detector
+//! writes to the detection store, records analysts' changes to them there, and keeps a search
+//! index over them ([`incidents`]). The only events it writes are its own audit trail
+//! ([`audit`]): one `api_activity` event of service `weft` per request, through weft-ingest's
+//! event store.
 //!
 //! Invariants:
 //! - every route is listed in one table ([`api::routes::ROUTES`]) with its minimum role, and a
@@ -19,6 +22,7 @@ pub mod api;
 pub mod audit;
 pub mod auth;
 pub mod error;
+pub mod incidents;
 pub mod jobs;
 pub mod metrics;
 pub mod ratelimit;

@@ -22,11 +22,9 @@
 //! [`IncidentConfig::build`] validates everything once and yields the runtime [`IncidentPolicy`].
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::fmt;
-use std::str::FromStr;
 use std::time::Duration;
 
-use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use serde::{Deserialize, Serialize};
 
 use crate::record::DEFAULT_ENTITY_TYPES;
 
@@ -112,65 +110,7 @@ pub struct SuppressConfig {
     pub window: HumanDuration,
 }
 
-/// A duration written for humans: one or more `<number><unit>` parts, units `ms`, `s`, `m`,
-/// `h`, `d`, `w` (`"90s"`, `"1h30m"`, `"7d"`). Serializes back to that form.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct HumanDuration(pub Duration);
-
-impl HumanDuration {
-    /// The duration in microseconds, saturating.
-    pub fn as_micros(self) -> i64 {
-        i64::try_from(self.0.as_micros()).unwrap_or(i64::MAX)
-    }
-}
-
-impl From<Duration> for HumanDuration {
-    fn from(duration: Duration) -> HumanDuration {
-        HumanDuration(duration)
-    }
-}
-
-impl FromStr for HumanDuration {
-    type Err = ConfigError;
-
-    fn from_str(text: &str) -> Result<HumanDuration, ConfigError> {
-        parse_duration(text).map(HumanDuration)
-    }
-}
-
-impl fmt::Display for HumanDuration {
-    fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let millis = self.0.as_millis();
-        if millis == 0 {
-            return formatter.write_str("0s");
-        }
-        for (unit, size) in [
-            ("w", 604_800_000),
-            ("d", 86_400_000),
-            ("h", 3_600_000),
-            ("m", 60_000),
-            ("s", 1000),
-        ] {
-            if millis.is_multiple_of(size) {
-                return write!(formatter, "{}{unit}", millis / size);
-            }
-        }
-        write!(formatter, "{millis}ms")
-    }
-}
-
-impl Serialize for HumanDuration {
-    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        serializer.collect_str(self)
-    }
-}
-
-impl<'de> Deserialize<'de> for HumanDuration {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<HumanDuration, D::Error> {
-        let text = String::deserialize(deserializer)?;
-        text.parse().map_err(serde::de::Error::custom)
-    }
-}
+pub use crate::duration::HumanDuration;
 
 /// An incident configuration that cannot work.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -191,59 +131,12 @@ pub enum ConfigError {
     DuplicateSuppress { rule: String },
 }
 
-/// Parses a human duration: one or more `<number><unit>` parts with units `ms`, `s`, `m`, `h`,
-/// `d` (24 hours) and `w` (7 days), e.g. `"90s"`, `"30m"`, `"24h"`, `"1h30m"`, `"7d"`.
+/// Parses a human duration (see [`crate::duration`]), e.g. `"90s"`, `"24h"`, `"1h30m"`.
 pub fn parse_duration(text: &str) -> Result<Duration, ConfigError> {
-    let error = |reason: &str| ConfigError::Duration {
-        text: text.to_string(),
-        reason: reason.to_string(),
-    };
-    let trimmed = text.trim();
-    if trimmed.is_empty() {
-        return Err(error("it is empty"));
-    }
-    let mut total: u128 = 0;
-    let mut rest = trimmed;
-    while !rest.is_empty() {
-        let digits = rest.len() - rest.trim_start_matches(|c: char| c.is_ascii_digit()).len();
-        if digits == 0 {
-            return Err(error("expected a number"));
-        }
-        let (number, tail) = rest.split_at(digits);
-        let number: u128 = number
-            .parse()
-            .map_err(|_| error("the number is too large"))?;
-        let unit_len = tail.len()
-            - tail
-                .trim_start_matches(|c: char| c.is_ascii_alphabetic())
-                .len();
-        let (unit, tail) = tail.split_at(unit_len);
-        let millis_per_unit: u128 = match unit {
-            "ms" => 1,
-            "s" => 1000,
-            "m" => 60_000,
-            "h" => 3_600_000,
-            "d" => 86_400_000,
-            "w" => 604_800_000,
-            "" if tail.is_empty() => {
-                return Err(error("a number needs a unit: ms, s, m, h, d or w"));
-            }
-            "" => return Err(error("use whole numbers, each followed by a unit")),
-            _ => return Err(error("unknown unit; use ms, s, m, h, d or w")),
-        };
-        total = number
-            .checked_mul(millis_per_unit)
-            .and_then(|part| total.checked_add(part))
-            .ok_or_else(|| error("it is too long"))?;
-        rest = tail.trim_start();
-    }
-    // Anything past a century is a typo, and keeps microsecond arithmetic far from overflow.
-    const MAX_MILLIS: u128 = 100 * 366 * 86_400_000;
-    if total > MAX_MILLIS {
-        return Err(error("it is longer than 100 years"));
-    }
-    let millis = u64::try_from(total).map_err(|_| error("it is too long"))?;
-    Ok(Duration::from_millis(millis))
+    crate::duration::parse_duration(text).map_err(|error| ConfigError::Duration {
+        text: error.text,
+        reason: error.reason,
+    })
 }
 
 /// The validated, runtime form of an [`IncidentConfig`].
@@ -415,30 +308,18 @@ mod tests {
 
     #[test]
     fn bad_durations_say_what_to_write() {
-        for (text, reason) in [
-            ("", "empty"),
-            ("24", "needs a unit"),
-            ("5y", "unknown unit"),
-            ("h", "expected a number"),
-            ("1.5h", "whole numbers"),
-            ("99999999999999999999999999999999999999999d", "too"),
-            ("100000w", "longer than 100 years"),
-        ] {
+        for text in ["", "24", "5x", "h", "100000w"] {
             let error = parse_duration(text).expect_err(text).to_string();
-            assert!(error.contains(reason), "{text}: {error}");
-            assert!(error.contains("\"24h\""), "{error}");
+            assert!(error.contains("\"24h\""), "{text}: {error}");
         }
     }
 
     #[test]
-    fn durations_display_in_their_largest_unit() {
-        for text in ["90s", "30m", "36h", "1d", "2w", "250ms", "0s"] {
-            assert_eq!(text.parse::<HumanDuration>().expect(text).to_string(), text);
+    fn durations_display_and_read_back() {
+        for text in ["90s", "30m", "36h", "1d", "2w", "250ms", "0s", "1h30m"] {
+            let duration: HumanDuration = text.parse().expect(text);
+            assert_eq!(duration.to_string().parse::<HumanDuration>(), Ok(duration));
         }
-        assert_eq!(
-            "1h30m".parse::<HumanDuration>().expect("parse").to_string(),
-            "90m"
-        );
     }
 
     #[test]
@@ -485,7 +366,7 @@ mod tests {
         let error = parse_config("lookback = \"24\"")
             .expect_err("no unit")
             .to_string();
-        assert!(error.contains("needs a unit"), "{error}");
+        assert!(error.contains("unit"), "{error}");
         let error = parse_config("[[suppress]]\nrule = \"r\"\nwindow = \"1h\"\nfoo = 1")
             .expect_err("unknown")
             .to_string();

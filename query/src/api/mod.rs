@@ -1,8 +1,10 @@
 //! The HTTP API: [`app`] builds the axum router from the route table ([`routes::ROUTES`]),
 //! wrapped in the authorization and edge layers ([`middleware`]).
 
+pub mod alerts;
 pub mod events;
 pub mod handlers;
+pub mod incidents;
 pub mod json;
 pub mod middleware;
 pub mod openapi;
@@ -17,6 +19,7 @@ use axum::extract::DefaultBodyLimit;
 
 use crate::audit::{AuditConfig, AuditError, AuditLog};
 use crate::auth::{TokenError, TokenVerifier};
+use crate::incidents::Incidents;
 use crate::metrics::Metrics;
 use crate::ratelimit::{RateLimitConfig, RateLimits};
 use crate::search::EventSearch;
@@ -58,6 +61,8 @@ pub enum StartError {
     },
     #[error(transparent)]
     Audit(#[from] AuditError),
+    #[error("opening the incident store: {0}")]
+    Incidents(#[from] weft_correlate::incident::IncidentError),
 }
 
 #[derive(Debug)]
@@ -67,6 +72,7 @@ struct Inner {
     tokens: TokenVerifier,
     sql: SqlEngine,
     search: EventSearch,
+    incidents: Incidents,
     rate_limits: RateLimits,
     audit: AuditLog,
     metrics: Arc<Metrics>,
@@ -81,13 +87,15 @@ pub struct AppState {
 impl AppState {
     /// Opens the API's view of `data_dir`: its tokens, its event store (for SQL, search, and
     /// the audit trail, whose writer thread starts here; opening the store for it also
-    /// rebuilds any missing search index, see `weft_ingest::store::recover`).
+    /// rebuilds any missing search index, see `weft_ingest::store::recover`), and its
+    /// detection store (incidents and alerts; created empty if the detector has not run yet).
     pub fn open(data_dir: &Path, config: ApiConfig) -> Result<AppState, StartError> {
         let tokens = TokenVerifier::open(data_dir)?;
         let sql = SqlEngine::new(data_dir, config.sql).map_err(|error| StartError::Events {
             path: data_dir.to_path_buf(),
             error,
         })?;
+        let incidents = Incidents::open(data_dir)?;
         let metrics = Arc::new(Metrics::default());
         let audit = AuditLog::start(data_dir, config.audit, metrics.clone())?;
         Ok(AppState {
@@ -97,6 +105,7 @@ impl AppState {
                 tokens,
                 sql,
                 search: EventSearch::new(data_dir),
+                incidents,
                 rate_limits: RateLimits::new(config.rate_limits),
                 audit,
                 metrics,
@@ -122,6 +131,11 @@ impl AppState {
 
     pub fn search(&self) -> &EventSearch {
         &self.inner.search
+    }
+
+    /// Incidents and alerts in the detection store, and their search index.
+    pub fn incidents(&self) -> &Incidents {
+        &self.inner.incidents
     }
 
     pub fn rate_limits(&self) -> &RateLimits {

@@ -4,6 +4,8 @@
 
 use serde_json::{Map, Value, json};
 
+mod incidents;
+
 use super::routes::{HttpMethod, ROUTES, RouteSpec};
 use crate::auth::Access;
 
@@ -27,6 +29,12 @@ fn success(spec: &RouteSpec) -> (&'static str, Value) {
         "/api/v1/events/histogram" => ("application/json", reference("Histogram")),
         "/api/v1/events/{event_id}" => ("application/json", reference("Event")),
         "/api/v1/openapi.json" => ("application/json", json!({"type": "object"})),
+        "/api/v1/incidents" => ("application/json", reference("IncidentPage")),
+        "/api/v1/incidents/{id}"
+        | "/api/v1/incidents/{id}/status"
+        | "/api/v1/incidents/{id}/assign" => ("application/json", reference("IncidentDetail")),
+        "/api/v1/incidents/{id}/comments" => ("application/json", reference("Comment")),
+        "/api/v1/alerts" => ("application/json", reference("AlertPage")),
         _ => ("application/json", json!({})),
     }
 }
@@ -43,7 +51,8 @@ fn operation(spec: &RouteSpec) -> Value {
             json!({"schema": {"type": "string", "contentMediaType": "application/vnd.apache.arrow.stream"}}),
         );
     }
-    responses.insert("200".to_string(), ok);
+    let created = spec.path == "/api/v1/incidents/{id}/comments";
+    responses.insert(if created { "201" } else { "200" }.to_string(), ok);
     if spec.path == "/readyz" {
         responses.insert(
             "503".to_string(),
@@ -101,6 +110,9 @@ fn operation(spec: &RouteSpec) -> Value {
             problem_response("the query needs more memory than allowed"),
         );
         responses.insert("503".to_string(), problem_response("the query timed out"));
+    }
+    if spec.path.starts_with("/api/v1/incidents") || spec.path == "/api/v1/alerts" {
+        incidents::operation(spec, &mut operation, &mut responses);
     }
     operation["responses"] = Value::Object(responses);
     operation
@@ -207,6 +219,17 @@ fn operation_id(spec: &RouteSpec) -> String {
 
 /// The whole document.
 pub fn document() -> Value {
+    let mut document = base_document();
+    if let (Some(schemas), Value::Object(incidents)) = (
+        document["components"]["schemas"].as_object_mut(),
+        incidents::schemas(),
+    ) {
+        schemas.extend(incidents);
+    }
+    document
+}
+
+fn base_document() -> Value {
     let mut paths = Map::new();
     for spec in ROUTES {
         let entry = paths

@@ -5,7 +5,7 @@
 use axum::routing::{MethodRouter, any, get, post};
 
 use super::AppState;
-use super::{events, handlers};
+use super::{alerts, events, handlers, incidents};
 use crate::auth::{Access, Role};
 
 /// An HTTP method the API uses.
@@ -93,6 +93,42 @@ pub const ROUTES: &[RouteSpec] = &[
     },
     RouteSpec {
         method: HttpMethod::Get,
+        path: "/api/v1/incidents",
+        access: Access::Role(Role::Viewer),
+        summary: "list incidents: filters, full-text search (`q`), sort and page",
+    },
+    RouteSpec {
+        method: HttpMethod::Get,
+        path: "/api/v1/incidents/{id}",
+        access: Access::Role(Role::Viewer),
+        summary: "one incident in full: alerts, entities, evidence, comments, history",
+    },
+    RouteSpec {
+        method: HttpMethod::Post,
+        path: "/api/v1/incidents/{id}/status",
+        access: Access::Role(Role::Analyst),
+        summary: "change an incident's status (open, acknowledged, closed), with an optional note",
+    },
+    RouteSpec {
+        method: HttpMethod::Post,
+        path: "/api/v1/incidents/{id}/assign",
+        access: Access::Role(Role::Analyst),
+        summary: "assign an incident to an analyst, or unassign it",
+    },
+    RouteSpec {
+        method: HttpMethod::Post,
+        path: "/api/v1/incidents/{id}/comments",
+        access: Access::Role(Role::Analyst),
+        summary: "comment on an incident",
+    },
+    RouteSpec {
+        method: HttpMethod::Get,
+        path: "/api/v1/alerts",
+        access: Access::Role(Role::Viewer),
+        summary: "list stored alerts, newest first, with filters",
+    },
+    RouteSpec {
+        method: HttpMethod::Get,
         path: "/api/v1/tokens",
         access: Access::Role(Role::Admin),
         summary: "list API tokens (never their secrets)",
@@ -119,6 +155,12 @@ pub(super) fn handler(spec: &RouteSpec) -> MethodRouter<AppState> {
         (HttpMethod::Get, "/api/v1/events/{event_id}") => get(events::event),
         (HttpMethod::Post, "/api/v1/sql") => post(handlers::sql),
         (HttpMethod::Get, "/api/v1/tokens") => get(handlers::tokens),
+        (HttpMethod::Get, "/api/v1/incidents") => get(incidents::list),
+        (HttpMethod::Get, "/api/v1/incidents/{id}") => get(incidents::detail),
+        (HttpMethod::Post, "/api/v1/incidents/{id}/status") => post(incidents::status),
+        (HttpMethod::Post, "/api/v1/incidents/{id}/assign") => post(incidents::assign),
+        (HttpMethod::Post, "/api/v1/incidents/{id}/comments") => post(incidents::comment),
+        (HttpMethod::Get, "/api/v1/alerts") => get(alerts::list),
         // A row without a handler answers 404 rather than panicking at start; the router
         // tests walk every row and would catch it.
         _ => any(handlers::unrouted),

@@ -1,8 +1,9 @@
 //! Shared fixtures: a data directory with one token per role, events written through
-//! weft-ingest's store, and a helper that sends one request through the router (no socket).
+//! weft-ingest's store, incidents recorded through weft-correlate's incident store, and a
+//! helper that sends one request through the router (no socket).
 
 use std::borrow::Cow;
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::net::SocketAddr;
 use std::path::Path;
 
@@ -11,6 +12,10 @@ use axum::body::Body;
 use axum::extract::ConnectInfo;
 use axum::http::{HeaderMap, Request, StatusCode, header};
 use tower::ServiceExt;
+use weft_correlate::correlation::Alert;
+use weft_correlate::correlation::alert::alert_id;
+use weft_correlate::incident::{IncidentConfig, IncidentStore, RecordOutcome};
+use weft_correlate::record::{AlertRecord, AlertSource, Entity};
 use weft_ingest::batch::RecordMeta;
 use weft_ingest::event::{Class, Event, Outcome};
 use weft_ingest::store::{EventStore, FlushPolicy};
@@ -258,4 +263,145 @@ pub fn platform_events() -> Vec<TestEvent> {
             "password changed",
         ),
     ]
+}
+
+/// Processing time of seeded incidents: 2026-11-23T12:00:00Z.
+pub const INCIDENT_NOW: i64 = 1_795_435_200_000_000;
+const MINUTE: i64 = 60_000_000;
+
+/// An alert for [`record_alerts`]: `name` makes its id, `minute` its window end (minutes
+/// after 2026-11-23T09:00:00Z).
+pub struct TestAlert {
+    pub alert: Alert,
+    pub entities: Vec<Entity>,
+    pub services: Vec<String>,
+}
+
+pub fn test_alert(name: &str, rule: &str, title: &str, minute: i64) -> TestAlert {
+    let end = micros("2026-11-23T09:00:00Z") + minute * MINUTE;
+    TestAlert {
+        alert: Alert {
+            alert_id: alert_id(rule, name, name),
+            rule_id: Some(format!("{rule}-id")),
+            rule_name: rule.to_string(),
+            title: title.to_string(),
+            level: Some("medium".to_string()),
+            tags: Vec::new(),
+            correlation_type: "event_count".to_string(),
+            group: BTreeMap::new(),
+            window_start: end - MINUTE,
+            window_end: end,
+            event_ids: vec![format!("{name}-e1"), format!("{name}-e2")],
+            event_count: 2,
+        },
+        entities: Vec::new(),
+        services: Vec::new(),
+    }
+}
+
+impl TestAlert {
+    pub fn entity(mut self, kind: &str, value: &str) -> TestAlert {
+        self.entities.push(Entity::new(kind, value));
+        self
+    }
+    pub fn service(mut self, service: &str) -> TestAlert {
+        self.services.push(service.to_string());
+        self
+    }
+    pub fn level(mut self, level: &str) -> TestAlert {
+        self.alert.level = Some(level.to_string());
+        self
+    }
+    pub fn tags(mut self, tags: &[&str]) -> TestAlert {
+        self.alert.tags = tags.iter().map(|tag| tag.to_string()).collect();
+        self
+    }
+    pub fn build(self) -> AlertRecord {
+        AlertRecord::new(
+            self.alert,
+            self.entities,
+            self.services,
+            AlertSource::Stream,
+        )
+    }
+}
+
+/// Records `alerts` in the detection store of `data_dir`, as the detector would.
+pub fn record_alerts(
+    data_dir: &Path,
+    alerts: Vec<TestAlert>,
+    now: i64,
+) -> anyhow::Result<RecordOutcome> {
+    let mut store = IncidentStore::open(data_dir, &IncidentConfig::default())?;
+    let records: Vec<AlertRecord> = alerts.into_iter().map(TestAlert::build).collect();
+    Ok(store.record(&records, now)?)
+}
+
+/// The ids of the incidents [`seed_incidents`] creates.
+#[derive(Debug, Clone)]
+pub struct Seeded {
+    /// High: a password spray on the gateway and a token reuse in auth, sharing an address;
+    /// user alice; credential access. Created first, last seen at minute 10.
+    pub spray: String,
+    /// Low: a port scan at the edge. Created second, last seen at minute 30.
+    pub scan: String,
+    /// Medium: a shell in a pod; user bob. Created third, last seen at minute 20.
+    pub shell: String,
+}
+
+/// Three unrelated incidents, recorded one after the other.
+pub fn seed_incidents(data_dir: &Path) -> anyhow::Result<Seeded> {
+    let spray = record_alerts(
+        data_dir,
+        vec![
+            test_alert(
+                "spray",
+                "password_spray",
+                "Password spray on the gateway",
+                5,
+            )
+            .entity("user", "alice")
+            .entity("src_ip", "203.0.113.7")
+            .service("gateway")
+            .level("high")
+            .tags(&["attack.credential_access", "attack.t1110.003"]),
+            test_alert("reuse", "token_reuse", "Session token reused", 10)
+                .entity("src_ip", "203.0.113.7")
+                .entity("session_id", "s-42")
+                .service("auth"),
+        ],
+        INCIDENT_NOW,
+    )?;
+    let scan = record_alerts(
+        data_dir,
+        vec![
+            test_alert("scan", "port_scan", "Port scan from one address", 30)
+                .entity("src_ip", "198.51.100.20")
+                .service("edge")
+                .level("low"),
+        ],
+        INCIDENT_NOW + 1,
+    )?;
+    let shell = record_alerts(
+        data_dir,
+        vec![
+            test_alert("shell", "shell_in_pod", "Interactive shell in a pod", 20)
+                .entity("user", "bob")
+                .entity("host", "web-1")
+                .service("k8s"),
+        ],
+        INCIDENT_NOW + 2,
+    )?;
+    let first = |outcome: RecordOutcome| {
+        outcome
+            .created
+            .first()
+            .cloned()
+            .ok_or_else(|| anyhow::anyhow!("the seed alerts create an incident"))
+    };
+    Ok(Seeded {
+        spray: first(spray)?,
+        scan: first(scan)?,
+        shell: first(shell)?,
+    })
 }

@@ -3,6 +3,8 @@
 mod audit;
 mod common;
 mod events;
+mod incident_search;
+mod incidents;
 mod input;
 mod routes;
 mod sql;

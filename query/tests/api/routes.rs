@@ -5,24 +5,37 @@ use weft_query::api::ApiConfig;
 use weft_query::api::routes::{HttpMethod, ROUTES, RouteSpec};
 use weft_query::auth::{Access, Role};
 
-use crate::common::{Fixture, Reply, platform_events, write_events};
+use crate::common::{Fixture, Reply, platform_events, seed_incidents, write_events};
 
 /// A valid body for each route that takes one.
 fn body_for(spec: &RouteSpec) -> Option<&'static str> {
     match spec.path {
         "/api/v1/sql" => Some(r#"{"query": "SELECT count(*) AS n FROM events"}"#),
+        "/api/v1/incidents/{id}/status" => Some(r#"{"status": "acknowledged"}"#),
+        "/api/v1/incidents/{id}/assign" => Some(r#"{"assignee": "carol"}"#),
+        "/api/v1/incidents/{id}/comments" => Some(r#"{"text": "looking into it"}"#),
         _ => None,
     }
 }
 
-/// The route's path with its parameters filled in with values that exist in the fixture.
-fn path_for(spec: &RouteSpec) -> String {
-    let event_id = weft_ingest::id::event_id("test", 0, 0);
-    spec.path.replace("{event_id}", &event_id)
+/// The status a successful call of the route answers with.
+fn success_for(spec: &RouteSpec) -> StatusCode {
+    match spec.path {
+        "/api/v1/incidents/{id}/comments" => StatusCode::CREATED,
+        _ => StatusCode::OK,
+    }
 }
 
-async fn call(fixture: &Fixture, spec: &RouteSpec, token: Option<&str>) -> Reply {
-    let path = path_for(spec);
+/// The route's path with its parameters filled in with values that exist in the fixture.
+fn path_for(spec: &RouteSpec, incident: &str) -> String {
+    let event_id = weft_ingest::id::event_id("test", 0, 0);
+    spec.path
+        .replace("{event_id}", &event_id)
+        .replace("{id}", incident)
+}
+
+async fn call(fixture: &Fixture, spec: &RouteSpec, incident: &str, token: Option<&str>) -> Reply {
+    let path = path_for(spec, incident);
     assert!(
         !path.contains('{'),
         "{} has a parameter to fill in",
@@ -51,15 +64,20 @@ fn assert_secure_headers(reply: &Reply) {
 
 #[tokio::test]
 async fn every_route_with_every_kind_of_caller() -> anyhow::Result<()> {
+    let mut seeded = None;
     let fixture = Fixture::with_config(ApiConfig::default(), |dir| {
-        write_events(dir, &platform_events())
+        write_events(dir, &platform_events())?;
+        seeded = Some(seed_incidents(dir)?);
+        Ok(())
     })?;
+    let incident = seeded.map(|seeded| seeded.spray).unwrap_or_default();
     let mut checked = 0;
     for spec in ROUTES {
-        let anonymous = call(&fixture, spec, None).await;
+        let anonymous = call(&fixture, spec, &incident, None).await;
         let wrong = call(
             &fixture,
             spec,
+            &incident,
             Some("weft_0000000000000000000000000000000000000000000"),
         )
         .await;
@@ -78,12 +96,12 @@ async fn every_route_with_every_kind_of_caller() -> anyhow::Result<()> {
                 );
                 wrong.assert_problem(StatusCode::UNAUTHORIZED);
                 for role in Role::ALL {
-                    let reply = call(&fixture, spec, Some(fixture.token(role))).await;
+                    let reply = call(&fixture, spec, &incident, Some(fixture.token(role))).await;
                     assert_secure_headers(&reply);
                     if role.satisfies(required) {
                         assert_eq!(
                             reply.status,
-                            StatusCode::OK,
+                            success_for(spec),
                             "{role} may call {} {}: {}",
                             spec.method.as_str(),
                             spec.path,
@@ -190,7 +208,8 @@ async fn whoami_and_metrics_answer_with_the_callers_facts() -> anyhow::Result<()
             .iter()
             .filter(|spec| spec.method == HttpMethod::Post)
             .count(),
-        1
+        4,
+        "SQL and the three incident changes"
     );
     Ok(())
 }

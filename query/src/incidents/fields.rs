@@ -1,0 +1,161 @@
+//! What the incident search index holds: its tantivy schema, its tokenizers, and the document
+//! of one incident.
+//!
+//! | field | holds | how | example query |
+//! | --- | --- | --- | --- |
+//! | `id` | the incident id | the whole value, as written | `id:INC-3f2a9c01b7de` |
+//! | `title` | its title | words, lower-cased | `title:"password spray"` |
+//! | `status`, `severity`, `assignee` | as listed | the whole value, lower-cased | `status:open`, `severity:high` |
+//! | `entity` | every entity as `type:value` and as `value` | the whole value, lower-cased | `entity:alice`, `entity:"src_ip:203.0.113.7"` |
+//! | `service` | services of its alerts | the whole value, lower-cased | `service:auth` |
+//! | `rule` | rule ids, names and titles of its alerts | words, lower-cased | `rule:spray` |
+//! | `tactic`, `technique` | ATT&CK tactics and techniques | the whole value, lower-cased | `tactic:credential_access`, `technique:t1110` |
+//! | `comment` | analysts' comments | words, lower-cased | `comment:scanner` |
+//!
+//! Words without a field search `id`, `title`, `entity`, `service`, `rule`, `tactic`,
+//! `technique` and `comment`; several words must all match.
+
+use tantivy::schema::{
+    Field, IndexRecordOption, STORED, STRING, Schema, TextFieldIndexing, TextOptions,
+};
+use tantivy::tokenizer::{LowerCaser, RawTokenizer, SimpleTokenizer, TextAnalyzer};
+use tantivy::{Index, TantivyDocument};
+use weft_correlate::incident::IncidentDetail;
+
+/// Tokenizer of whole values: one lower-cased token.
+const KEYWORD: &str = "weft_keyword";
+/// Tokenizer of text: words split on non-alphanumerics, lower-cased, not stemmed.
+const WORDS: &str = "weft_words";
+
+/// The incident index's schema and field handles.
+#[derive(Debug, Clone)]
+pub struct IncidentFields {
+    pub schema: Schema,
+    pub id: Field,
+    pub title: Field,
+    pub status: Field,
+    pub severity: Field,
+    pub assignee: Field,
+    pub entity: Field,
+    pub service: Field,
+    pub rule: Field,
+    pub tactic: Field,
+    pub technique: Field,
+    pub comment: Field,
+}
+
+impl IncidentFields {
+    pub fn new() -> IncidentFields {
+        let mut builder = Schema::builder();
+        let words = TextOptions::default().set_indexing_options(
+            TextFieldIndexing::default()
+                .set_tokenizer(WORDS)
+                .set_index_option(IndexRecordOption::WithFreqsAndPositions),
+        );
+        let keyword = TextOptions::default().set_indexing_options(
+            TextFieldIndexing::default()
+                .set_tokenizer(KEYWORD)
+                .set_index_option(IndexRecordOption::Basic),
+        );
+        let id = builder.add_text_field("id", STRING | STORED);
+        let title = builder.add_text_field("title", words.clone());
+        let status = builder.add_text_field("status", keyword.clone());
+        let severity = builder.add_text_field("severity", keyword.clone());
+        let assignee = builder.add_text_field("assignee", keyword.clone());
+        let entity = builder.add_text_field("entity", keyword.clone());
+        let service = builder.add_text_field("service", keyword.clone());
+        let rule = builder.add_text_field("rule", words.clone());
+        let tactic = builder.add_text_field("tactic", keyword.clone());
+        let technique = builder.add_text_field("technique", keyword);
+        let comment = builder.add_text_field("comment", words);
+        IncidentFields {
+            schema: builder.build(),
+            id,
+            title,
+            status,
+            severity,
+            assignee,
+            entity,
+            service,
+            rule,
+            tactic,
+            technique,
+            comment,
+        }
+    }
+
+    /// The fields words without a field name search.
+    pub fn default_fields(&self) -> Vec<Field> {
+        vec![
+            self.id,
+            self.title,
+            self.entity,
+            self.service,
+            self.rule,
+            self.tactic,
+            self.technique,
+            self.comment,
+        ]
+    }
+
+    /// The document of one incident.
+    pub fn document(&self, incident: &IncidentDetail) -> TantivyDocument {
+        let summary = &incident.summary;
+        let mut document = TantivyDocument::default();
+        document.add_text(self.id, &summary.id);
+        document.add_text(self.title, &summary.title);
+        document.add_text(self.status, summary.status.as_str());
+        document.add_text(self.severity, summary.severity.as_str());
+        if let Some(assignee) = &summary.assignee {
+            document.add_text(self.assignee, assignee);
+        }
+        for entity in &incident.entity_counts {
+            document.add_text(self.entity, format!("{}:{}", entity.kind, entity.value));
+            document.add_text(self.entity, &entity.value);
+        }
+        for service in &summary.services {
+            document.add_text(self.service, service);
+        }
+        for stored in &incident.alerts {
+            let alert = &stored.alert;
+            if let Some(rule_id) = &alert.rule_id {
+                document.add_text(self.rule, rule_id);
+            }
+            document.add_text(self.rule, &alert.rule_name);
+            document.add_text(self.rule, &alert.title);
+        }
+        for tactic in &summary.tactics {
+            document.add_text(self.tactic, tactic);
+        }
+        for technique in &summary.techniques {
+            document.add_text(self.technique, technique);
+        }
+        for comment in &incident.comments {
+            document.add_text(self.comment, &comment.text);
+        }
+        document
+    }
+}
+
+impl Default for IncidentFields {
+    fn default() -> Self {
+        IncidentFields::new()
+    }
+}
+
+/// Registers the index's tokenizers (tantivy does not store them; every opener registers).
+pub fn register_tokenizers(index: &Index) {
+    let tokenizers = index.tokenizers();
+    tokenizers.register(
+        KEYWORD,
+        TextAnalyzer::builder(RawTokenizer::default())
+            .filter(LowerCaser)
+            .build(),
+    );
+    tokenizers.register(
+        WORDS,
+        TextAnalyzer::builder(SimpleTokenizer::default())
+            .filter(LowerCaser)
+            .build(),
+    );
+}

@@ -1,0 +1,181 @@
+//! The API's side of incidents: reading and changing them in the detection store (which the
+//! detector writes at the same time), and finding them by text through their search index.
+//!
+//! - [`Incidents`]: one connection to the detection store behind a mutex, shared by the
+//!   handlers; every call is short (one read, or one transaction of the store) so the detector
+//!   is never held up for long. SQLite's busy timeout covers the moments they collide.
+//! - [`index`]: the tantivy index behind the `q` parameter, derived from the store and brought
+//!   up to date before each search; [`fields`] says what it holds.
+//!
+//! Everything here blocks: async callers run it on a blocking thread.
+
+pub mod fields;
+pub mod index;
+
+use std::path::Path;
+use std::sync::{Mutex, MutexGuard, PoisonError};
+
+use serde::Serialize;
+use weft_correlate::incident::{
+    AlertFilter, Comment, IncidentConfig, IncidentDetail, IncidentError, IncidentFilter,
+    IncidentStatus, IncidentStore, IncidentSummary, MAX_COMMENT_BYTES, StoredAlert,
+};
+
+pub use index::{INDEX_DIR, IncidentIndex, IndexError, Refresh, StoreMark, rebuild};
+
+/// Why an incident call failed.
+#[derive(Debug, thiserror::Error)]
+pub enum IncidentsError {
+    /// From the detection store: the caller's mistakes are its own variants.
+    #[error(transparent)]
+    Store(#[from] IncidentError),
+    #[error(transparent)]
+    Index(#[from] IndexError),
+}
+
+/// One page of incidents and how many match in all.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct IncidentPage {
+    pub incidents: Vec<IncidentSummary>,
+    /// Incidents matching the filters and the search, on every page alike.
+    pub total: u64,
+}
+
+/// Which incidents to list: the store's filter (with its order and page) and, optionally, a
+/// search of the incident index that the incidents must match too.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct IncidentQuery {
+    pub filter: IncidentFilter,
+    /// Tantivy query text over the index (see [`fields`]); `None` or empty searches nothing.
+    pub search: Option<String>,
+}
+
+/// Incidents and alerts of one data directory, for the API.
+#[derive(Debug)]
+pub struct Incidents {
+    store: Mutex<IncidentStore>,
+    index: IncidentIndex,
+}
+
+impl Incidents {
+    /// Opens the detection store of `data_dir` (creating its tables if needed) and names its
+    /// incident index, which is built on first use.
+    pub fn open(data_dir: &Path) -> Result<Incidents, IncidentError> {
+        // Grouping settings do not matter to readers and analysts' changes; the defaults are
+        // valid by construction.
+        let store = IncidentStore::open(data_dir, &IncidentConfig::default())?;
+        Ok(Incidents {
+            store: Mutex::new(store),
+            index: IncidentIndex::new(data_dir),
+        })
+    }
+
+    /// The incident search index.
+    pub fn index(&self) -> &IncidentIndex {
+        &self.index
+    }
+
+    fn store(&self) -> MutexGuard<'_, IncidentStore> {
+        // A panic mid-call leaves no open transaction (rusqlite rolls back on drop).
+        self.store.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Incidents matching `query`, in its order and page, with the total.
+    pub fn list(&self, query: &IncidentQuery) -> Result<IncidentPage, IncidentsError> {
+        let store = self.store();
+        let search = query.search.as_deref().map(str::trim).unwrap_or_default();
+        if search.is_empty() {
+            let total = store.count(&query.filter)?;
+            let incidents = store.list(&query.filter)?;
+            return Ok(IncidentPage { incidents, total });
+        }
+        let ids = self.index.search(&store, search)?;
+        let unpaged = IncidentFilter {
+            limit: None,
+            offset: 0,
+            ..query.filter.clone()
+        };
+        let matching: Vec<IncidentSummary> = store
+            .list(&unpaged)?
+            .into_iter()
+            .filter(|incident| ids.contains(&incident.id))
+            .collect();
+        let total = u64::try_from(matching.len()).unwrap_or(u64::MAX);
+        let offset = usize::try_from(query.filter.offset).unwrap_or(usize::MAX);
+        let limit = query.filter.limit.map_or(usize::MAX, |limit| {
+            usize::try_from(limit).unwrap_or(usize::MAX)
+        });
+        let incidents = matching.into_iter().skip(offset).take(limit).collect();
+        Ok(IncidentPage { incidents, total })
+    }
+
+    /// One incident in full, or `None`.
+    pub fn get(&self, id: &str) -> Result<Option<IncidentDetail>, IncidentsError> {
+        Ok(self.store().get(id)?)
+    }
+
+    /// Changes an incident's status as `actor`; a `note` is kept as the actor's comment on the
+    /// incident. Returns the incident as it is afterwards.
+    pub fn set_status(
+        &self,
+        id: &str,
+        status: IncidentStatus,
+        note: Option<&str>,
+        actor: &str,
+        now_micros: i64,
+    ) -> Result<IncidentDetail, IncidentsError> {
+        let note = note.map(str::trim).filter(|note| !note.is_empty());
+        if let Some(note) = note
+            && note.len() > MAX_COMMENT_BYTES
+        {
+            return Err(IncidentError::CommentTooLong {
+                id: id.to_string(),
+                len: note.len(),
+                max: MAX_COMMENT_BYTES,
+            }
+            .into());
+        }
+        let mut store = self.store();
+        store.set_status(id, status, actor, now_micros)?;
+        if let Some(note) = note {
+            store.comment(id, actor, note, now_micros)?;
+        }
+        current(&store, id)
+    }
+
+    /// Assigns an incident (or unassigns it, with `None`) as `actor`; returns it afterwards.
+    pub fn assign(
+        &self,
+        id: &str,
+        assignee: Option<&str>,
+        actor: &str,
+        now_micros: i64,
+    ) -> Result<IncidentDetail, IncidentsError> {
+        let mut store = self.store();
+        store.assign(id, assignee, actor, now_micros)?;
+        current(&store, id)
+    }
+
+    /// Adds `author`'s comment to an incident; returns it as stored.
+    pub fn comment(
+        &self,
+        id: &str,
+        author: &str,
+        text: &str,
+        now_micros: i64,
+    ) -> Result<Comment, IncidentsError> {
+        Ok(self.store().comment(id, author, text, now_micros)?)
+    }
+
+    /// Stored alerts matching `filter`, newest first.
+    pub fn alerts(&self, filter: &AlertFilter) -> Result<Vec<StoredAlert>, IncidentsError> {
+        Ok(self.store().alerts(filter)?)
+    }
+}
+
+/// The incident after a change (it exists: the change just succeeded under the same lock).
+fn current(store: &IncidentStore, id: &str) -> Result<IncidentDetail, IncidentsError> {
+    store
+        .get(id)?
+        .ok_or_else(|| IncidentError::UnknownIncident { id: id.to_string() }.into())
+}
