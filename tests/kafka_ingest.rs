@@ -556,3 +556,59 @@ fn workers_reconnect_and_continue_after_the_broker_restarts() {
     summary_of(&output);
     assert_exactly_once(&data_dir, &expected);
 }
+
+#[test]
+fn alerts_are_delivered_to_a_kafka_topic() {
+    let broker = Broker::shared_or_own();
+    let topic = unique("alerts");
+    broker.topic(&topic, 1);
+    let dir = tempfile::tempdir().expect("temp dir");
+    let config = dir.path().join("weft.toml");
+    fs::write(
+        &config,
+        format!(
+            "[[detect.outputs.kafka]]\nname = \"alerts\"\nbrokers = \"{}\"\ntopic = \"{topic}\"\n",
+            broker.address
+        ),
+    )
+    .expect("config written");
+    let scenario = repo().join("tests/fixtures/scenario");
+    let output = Command::new(env!("CARGO_BIN_EXE_weft"))
+        .arg("--config")
+        .arg(&config)
+        .args(["run", "--once", "--json", "--data-dir"])
+        .arg(dir.path().join("data"))
+        .arg("--rules")
+        .arg(repo().join("rules"))
+        .arg("--mapping")
+        .arg(repo().join("rules/mapping.toml"))
+        .args(
+            [
+                "gateway.log",
+                "auth-service.log",
+                "orders.log",
+                "cluster-audit.log",
+            ]
+            .map(|file| scenario.join(file)),
+        )
+        .output()
+        .expect("weft runs");
+    assert!(output.status.success(), "{output:?}");
+    let report: serde_json::Value = serde_json::from_slice(&output.stdout).expect("report");
+    assert_eq!(report["delivered"], 6, "{report}");
+    assert_eq!(report["pending_deliveries"], 0, "{report}");
+    let records = read_dead_letters(&broker, &topic, 6);
+    assert_eq!(records.len(), 6, "{records:?}");
+    let mut ids = HashSet::new();
+    for (_, payload) in &records {
+        let alert: serde_json::Value = serde_json::from_str(payload).expect("JSON alert");
+        assert_eq!(alert["output"], "alerts");
+        assert!(
+            alert["incident_id"]
+                .as_str()
+                .is_some_and(|id| id.starts_with("INC-"))
+        );
+        ids.insert(alert["alert"]["alert_id"].as_str().expect("id").to_string());
+    }
+    assert_eq!(ids.len(), 6, "each alert once");
+}
