@@ -9,9 +9,8 @@ use anyhow::Context;
 use clap::Args;
 use weft_correlate::correlation::alert::format_time;
 use weft_correlate::correlation::backtest::{self, TimeRange};
-use weft_correlate::correlation::sequence::load_sequence_paths;
-use weft_correlate::correlation::{Alert, CorrelationSet, CorrelatorConfig};
-use weft_correlate::sigma::{FieldMapping, Placeholders, SigmaMatcher, load_paths};
+use weft_correlate::correlation::{Alert, CorrelatorConfig};
+use weft_correlate::ruleset::DetectionRules;
 
 #[derive(Debug, Args)]
 pub struct BacktestArgs {
@@ -80,45 +79,15 @@ pub fn run(args: BacktestArgs) -> anyhow::Result<ExitCode> {
             .transpose()
             .context("invalid --to")?,
     };
-    let set = load_paths(&args.rules, &Placeholders::default());
-    let sequences = load_sequence_paths(&args.rules);
-    for error in &set.errors {
-        let origin = &error.origin;
-        let is_sequence = origin.path.as_ref().is_some_and(|path| {
-            sequences
-                .documents
-                .iter()
-                .any(|(file, document)| file == path && *document == origin.document)
-        });
-        if !is_sequence {
-            eprintln!("warning: {error}");
-        }
+    let rules =
+        DetectionRules::load(&args.rules, &args.mapping, None).context("cannot load the rules")?;
+    for warning in &rules.warnings {
+        eprintln!("warning: {warning}");
     }
-    for (file, document, reason) in &sequences.errors {
-        eprintln!(
-            "warning: {} (document {}): sequence refused: {reason}",
-            file.display(),
-            document + 1
-        );
-    }
-    let texts = args
-        .mapping
-        .iter()
-        .map(|path| {
-            std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))
-        })
-        .collect::<anyhow::Result<Vec<String>>>()?;
-    let texts: Vec<&str> = texts.iter().map(String::as_str).collect();
-    let mapping = FieldMapping::from_toml(&texts).context("invalid field mapping")?;
-    let correlations = set.correlations;
-    let matcher = SigmaMatcher::new(set.rules, &mapping);
-    let compiled =
-        CorrelationSet::with_sequences(matcher.rules(), &correlations, &sequences.rules, &mapping)
-            .context("the correlation rules cannot run")?;
     let report = backtest::backtest(
         &data_dir,
-        &matcher,
-        Arc::new(compiled),
+        &rules.matcher,
+        Arc::clone(&rules.set),
         range,
         CorrelatorConfig::default(),
     )

@@ -203,8 +203,10 @@ impl Default for IndexSchema {
     }
 }
 
-/// Registers weft's tokenizers (they are not stored in an index; every reader registers them).
-fn register_into(tokenizers: &TokenizerManager) {
+/// Registers weft's tokenizers (they are not stored in an index; every reader registers them):
+/// `weft_keyword` (the whole value, lowercased) and `weft_words` (words, lowercased). Other
+/// indexes of weft (incidents) use the same ones.
+pub fn register_into(tokenizers: &TokenizerManager) {
     tokenizers.register(
         KEYWORD,
         TextAnalyzer::builder(RawTokenizer::default())

@@ -12,7 +12,7 @@ use weft_correlate::incident::{AlertFilter, StoredAlert};
 
 use super::AppState;
 use super::incidents::{DEFAULT_LIMIT, blocking, entity, limit, offset, severity, text_param};
-use super::params::ApiQuery;
+use super::params::{ApiQuery, time_param};
 use crate::error::ApiError;
 
 /// Parameters of `GET /api/v1/alerts`.
@@ -89,18 +89,4 @@ fn alert_filter(query: AlertQuery) -> Result<AlertFilter, ApiError> {
             .transpose()?
             .unwrap_or(0),
     })
-}
-
-/// An RFC 3339 time parameter as UTC microseconds.
-fn time_param(name: &str, value: Option<&str>) -> Result<Option<i64>, ApiError> {
-    let Some(value) = value else {
-        return Ok(None);
-    };
-    chrono::DateTime::parse_from_rfc3339(value.trim())
-        .map(|time| Some(time.timestamp_micros()))
-        .map_err(|_| {
-            ApiError::BadRequest(format!(
-                "`{name}` must be an RFC 3339 time such as 2026-11-23T09:00:00Z"
-            ))
-        })
 }

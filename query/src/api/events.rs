@@ -22,7 +22,7 @@ use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 
 use super::AppState;
-use super::params::ApiQuery;
+use super::params::{ApiQuery, time_param};
 use crate::error::{ApiError, Problem};
 use crate::search::{
     Cursor, DEFAULT_LIMIT, EventPage, EventSearch, Histogram, MAX_LIMIT, SearchError, SearchParams,
@@ -156,20 +156,6 @@ fn no_such_event(event_id: &str) -> Response {
         HeaderValue::from_static("application/problem+json"),
     );
     response
-}
-
-/// An RFC 3339 time parameter as UTC microseconds.
-fn time_param(name: &str, value: Option<&str>) -> Result<Option<i64>, ApiError> {
-    let Some(value) = value else {
-        return Ok(None);
-    };
-    chrono::DateTime::parse_from_rfc3339(value.trim())
-        .map(|time| Some(time.timestamp_micros()))
-        .map_err(|_| {
-            ApiError::BadRequest(format!(
-                "`{name}` must be an RFC 3339 time such as 2026-11-23T09:00:00Z"
-            ))
-        })
 }
 
 /// Runs `work` on a blocking thread under [`SEARCH_TIMEOUT`], mapping search errors to the

@@ -30,3 +30,17 @@ where
         Ok(ApiQuery(value))
     }
 }
+
+/// An RFC 3339 time parameter as UTC microseconds.
+pub fn time_param(name: &str, value: Option<&str>) -> Result<Option<i64>, ApiError> {
+    let Some(value) = value else {
+        return Ok(None);
+    };
+    chrono::DateTime::parse_from_rfc3339(value.trim())
+        .map(|time| Some(time.timestamp_micros()))
+        .map_err(|_| {
+            ApiError::BadRequest(format!(
+                "`{name}` must be an RFC 3339 time such as 2026-11-23T09:00:00Z"
+            ))
+        })
+}

@@ -18,7 +18,6 @@
 use tantivy::schema::{
     Field, IndexRecordOption, STORED, STRING, Schema, TextFieldIndexing, TextOptions,
 };
-use tantivy::tokenizer::{LowerCaser, RawTokenizer, SimpleTokenizer, TextAnalyzer};
 use tantivy::{Index, TantivyDocument};
 use weft_correlate::incident::IncidentDetail;
 
@@ -143,19 +142,8 @@ impl Default for IncidentFields {
     }
 }
 
-/// Registers the index's tokenizers (tantivy does not store them; every opener registers).
+/// Registers the index's tokenizers (tantivy does not store them; every opener registers):
+/// the event index's own.
 pub fn register_tokenizers(index: &Index) {
-    let tokenizers = index.tokenizers();
-    tokenizers.register(
-        KEYWORD,
-        TextAnalyzer::builder(RawTokenizer::default())
-            .filter(LowerCaser)
-            .build(),
-    );
-    tokenizers.register(
-        WORDS,
-        TextAnalyzer::builder(SimpleTokenizer::default())
-            .filter(LowerCaser)
-            .build(),
-    );
+    weft_ingest::index::register_into(index.tokenizers());
 }
