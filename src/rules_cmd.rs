@@ -7,6 +7,7 @@ use anyhow::Context;
 use clap::{Args, Subcommand};
 use weft_correlate::correlation::CorrelationSet;
 use weft_correlate::correlation::sequence::{LoadedSequences, load_sequence_paths};
+use weft_correlate::schedule::load_sql_rules;
 use weft_correlate::sigma::report::{check_json_lines, match_records, read_event_file};
 use weft_correlate::sigma::{FieldMapping, Placeholders, RuleSet, SigmaMatcher, load_paths};
 
@@ -121,6 +122,7 @@ fn check(source: &RuleSource, json: bool) -> anyhow::Result<ExitCode> {
     let (mut set, mapping) = source.load()?;
     let sequences: LoadedSequences = load_sequence_paths(&source.paths());
     set.checks.extend(sequences.checks());
+    set.checks.extend(load_sql_rules(&source.paths()).checks());
     // Rules that load one by one may still not run together (a sequence step naming a rule
     // that is not there, a correlation cycle through a sequence).
     let matcher = SigmaMatcher::new(std::mem::take(&mut set.rules), &mapping);

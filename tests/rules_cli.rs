@@ -359,3 +359,25 @@ fn the_rule_pack_finds_the_example_attack() {
         "the example platform's attack, and nothing else"
     );
 }
+
+#[test]
+fn check_reports_sql_rules_and_refuses_a_write() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    fs::write(
+        dir.path().join("sql.yml"),
+        "title: Top talkers\nid: sql-top-talkers\nsql: SELECT src_ip, count(*) AS count FROM events GROUP BY src_ip HAVING count(*) > 1000\nschedule: {interval: 5m}\n---\ntitle: Not a query\nid: sql-delete\nsql: DELETE FROM events\nschedule: {interval: 5m}\n",
+    )
+    .expect("rule written");
+    let output = run(weft().args(["rules", "check"]).arg(dir.path()));
+    let text = String::from_utf8_lossy(&output.stdout);
+    assert_eq!(output.status.code(), Some(1), "{text}");
+    assert!(
+        text.contains("loaded") && text.contains("Top talkers"),
+        "{text}"
+    );
+    assert!(
+        text.contains("refused") && text.contains("invalid sql rule"),
+        "{text}"
+    );
+    assert!(text.contains("1 loaded, 1 refused"), "{text}");
+}
