@@ -612,3 +612,129 @@ fn alerts_are_delivered_to_a_kafka_topic() {
     }
     assert_eq!(ids.len(), 6, "each alert once");
 }
+
+/// `GET path` with a bearer token over plain HTTP: the status and the body.
+fn http_get(address: &str, path: &str, token: &str) -> Option<(u16, String)> {
+    use std::io::Read;
+    let mut stream = std::net::TcpStream::connect(address).ok()?;
+    stream
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .ok()?;
+    write!(
+        stream,
+        "GET {path} HTTP/1.1\r\nHost: localhost\r\nAuthorization: Bearer {token}\r\nConnection: close\r\n\r\n"
+    )
+    .ok()?;
+    let mut response = String::new();
+    stream.read_to_string(&mut response).ok()?;
+    let status = response.split(' ').nth(1)?.parse().ok()?;
+    let body = response.split_once("\r\n\r\n")?.1.to_string();
+    Some((status, body))
+}
+
+#[test]
+fn weft_run_streams_kafka_into_one_incident_that_the_api_serves() {
+    let broker = Broker::shared_or_own();
+    let prefix = unique("platform");
+    let files = [
+        "gateway.log",
+        "auth-service.log",
+        "orders.log",
+        "cluster-audit.log",
+    ];
+    let topics: Vec<String> = files
+        .iter()
+        .map(|file| format!("{prefix}-{}", file.trim_end_matches(".log")))
+        .collect();
+    for topic in &topics {
+        broker.topic(topic, 1);
+    }
+    let dir = tempfile::tempdir().expect("temp dir");
+    let data_dir = dir.path().join("data");
+    let config = dir.path().join("weft.toml");
+    let topic_list: Vec<String> = topics.iter().map(|topic| format!("\"{topic}\"")).collect();
+    fs::write(
+        &config,
+        format!(
+            "[kafka]\nbrokers = \"{}\"\ntopics = [{}]\ngroup = \"{prefix}\"\nsession_timeout_ms = {SESSION_TIMEOUT_MS}\n\n[detect]\nrules = [\"{}\"]\nmapping = [\"{}\"]\npoll_interval = \"500ms\"\nidle_timeout = \"2s\"\n",
+            broker.address,
+            topic_list.join(", "),
+            repo().join("rules").display(),
+            repo().join("rules/mapping.toml").display(),
+        ),
+    )
+    .expect("config written");
+    let token = Command::new(env!("CARGO_BIN_EXE_weft"))
+        .args([
+            "token",
+            "create",
+            "--name",
+            "analyst",
+            "--role",
+            "analyst",
+            "--data-dir",
+        ])
+        .arg(&data_dir)
+        .output()
+        .expect("weft token runs");
+    assert!(token.status.success(), "{token:?}");
+    let token = String::from_utf8_lossy(&token.stdout).trim().to_string();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|listener| listener.local_addr())
+        .expect("a free port")
+        .port();
+    let address = format!("127.0.0.1:{port}");
+    let mut weft = Command::new(env!("CARGO_BIN_EXE_weft"))
+        .arg("--config")
+        .arg(&config)
+        .args(["run", "--data-dir"])
+        .arg(&data_dir)
+        .args(["--listen", &address])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("weft run starts");
+    let scenario = repo().join("tests/fixtures/scenario");
+    for (file, topic) in files.iter().zip(&topics) {
+        let shipped = Command::new(env!("CARGO_BIN_EXE_weft"))
+            .args(["ship", "--brokers", &broker.address, "--topic", topic])
+            .arg(scenario.join(file))
+            .output()
+            .expect("weft ship runs");
+        assert!(shipped.status.success(), "{shipped:?}");
+    }
+    let deadline = Instant::now() + Duration::from_secs(120);
+    let mut incidents = serde_json::Value::Null;
+    while Instant::now() < deadline {
+        if let Some((200, body)) = http_get(&address, "/api/v1/incidents", &token) {
+            incidents = serde_json::from_str(&body).expect("JSON");
+            let alerts = incidents["incidents"][0]["alert_count"]
+                .as_u64()
+                .unwrap_or(0);
+            if alerts >= 6 {
+                break;
+            }
+        }
+        std::thread::sleep(Duration::from_millis(500));
+    }
+    // SIGTERM: weft stops cleanly.
+    let _ = Command::new("kill")
+        .arg("-TERM")
+        .arg(weft.id().to_string())
+        .status();
+    let status = weft.wait().expect("weft exits");
+    let mut stderr = String::new();
+    if let Some(mut pipe) = weft.stderr.take() {
+        use std::io::Read;
+        let _ = pipe.read_to_string(&mut stderr);
+    }
+    assert!(status.success(), "weft run exited with {status}: {stderr}");
+    assert_eq!(incidents["total"], 1, "{incidents:#}\n{stderr}");
+    let incident = &incidents["incidents"][0];
+    assert_eq!(incident["alert_count"], 6, "{incident:#}\n{stderr}");
+    assert_eq!(
+        incident["services"].as_array().map(Vec::len),
+        Some(4),
+        "{incident:#}"
+    );
+}
