@@ -160,7 +160,7 @@ fn no_such_event(event_id: &str) -> Response {
 
 /// Runs `work` on a blocking thread under [`SEARCH_TIMEOUT`], mapping search errors to the
 /// API's: the caller's mistakes are 400, anything else is logged and internal.
-async fn blocking<T: Send + 'static>(
+pub(super) async fn blocking<T: Send + 'static>(
     state: &AppState,
     work: impl FnOnce(&EventSearch) -> Result<T, SearchError> + Send + 'static,
 ) -> Result<T, ApiError> {

@@ -309,7 +309,7 @@ fn check_length(name: &str, value: &str) -> Result<(), ApiError> {
 }
 
 /// The `{id}` of an incident route.
-fn incident_id(id: Result<Path<String>, PathRejection>) -> Result<String, ApiError> {
+pub(super) fn incident_id(id: Result<Path<String>, PathRejection>) -> Result<String, ApiError> {
     let Ok(Path(id)) = id else {
         return Err(ApiError::BadRequest("invalid incident id".to_string()));
     };

@@ -10,6 +10,7 @@ pub mod middleware;
 pub mod openapi;
 pub mod params;
 pub mod routes;
+pub mod timeline;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;

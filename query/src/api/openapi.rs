@@ -34,6 +34,7 @@ fn success(spec: &RouteSpec) -> (&'static str, Value) {
         | "/api/v1/incidents/{id}/status"
         | "/api/v1/incidents/{id}/assign" => ("application/json", reference("IncidentDetail")),
         "/api/v1/incidents/{id}/comments" => ("application/json", reference("Comment")),
+        "/api/v1/incidents/{id}/timeline" => ("application/json", reference("Timeline")),
         "/api/v1/alerts" => ("application/json", reference("AlertPage")),
         _ => ("application/json", json!({})),
     }

@@ -5,7 +5,7 @@
 use axum::routing::{MethodRouter, any, get, post};
 
 use super::AppState;
-use super::{alerts, events, handlers, incidents};
+use super::{alerts, events, handlers, incidents, timeline};
 use crate::auth::{Access, Role};
 
 /// An HTTP method the API uses.
@@ -104,6 +104,12 @@ pub const ROUTES: &[RouteSpec] = &[
         summary: "one incident in full: alerts, entities, evidence, comments, history",
     },
     RouteSpec {
+        method: HttpMethod::Get,
+        path: "/api/v1/incidents/{id}/timeline",
+        access: Access::Role(Role::Viewer),
+        summary: "an incident's evidence events across services, in event time, with the alerts linking them",
+    },
+    RouteSpec {
         method: HttpMethod::Post,
         path: "/api/v1/incidents/{id}/status",
         access: Access::Role(Role::Analyst),
@@ -156,6 +162,7 @@ pub(super) fn handler(spec: &RouteSpec) -> MethodRouter<AppState> {
         (HttpMethod::Post, "/api/v1/sql") => post(handlers::sql),
         (HttpMethod::Get, "/api/v1/tokens") => get(handlers::tokens),
         (HttpMethod::Get, "/api/v1/incidents") => get(incidents::list),
+        (HttpMethod::Get, "/api/v1/incidents/{id}/timeline") => get(timeline::timeline),
         (HttpMethod::Get, "/api/v1/incidents/{id}") => get(incidents::detail),
         (HttpMethod::Post, "/api/v1/incidents/{id}/status") => post(incidents::status),
         (HttpMethod::Post, "/api/v1/incidents/{id}/assign") => post(incidents::assign),

@@ -6,11 +6,13 @@
 //!   is never held up for long. SQLite's busy timeout covers the moments they collide.
 //! - [`index`]: the tantivy index behind the `q` parameter, derived from the store and brought
 //!   up to date before each search; [`fields`] says what it holds.
+//! - [`timeline`]: an incident's evidence events across services, in event time.
 //!
 //! Everything here blocks: async callers run it on a blocking thread.
 
 pub mod fields;
 pub mod index;
+pub mod timeline;
 
 use std::path::Path;
 use std::sync::{Mutex, MutexGuard, PoisonError};

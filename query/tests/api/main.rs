@@ -8,4 +8,5 @@ mod incidents;
 mod input;
 mod routes;
 mod sql;
+mod timeline;
 mod tls;

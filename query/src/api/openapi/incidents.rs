@@ -101,7 +101,7 @@ pub(super) fn operation(
             "schema": {"type": "string", "pattern": "^[A-Za-z0-9._:-]{1,256}$"}
         })],
     };
-    if spec.method == HttpMethod::Get && !spec.path.ends_with("{id}") {
+    if spec.method == HttpMethod::Get && !spec.path.contains("{id}") {
         parameters.extend(entity);
         parameters.extend(page);
     }
@@ -168,6 +168,39 @@ pub(super) fn schemas() -> Value {
                     }
                 },
                 "StoredAlert": stored_alert_schema(),
+                "Timeline": {
+                    "type": "object",
+                    "required": ["incident_id", "services", "events", "alerts", "not_shown"],
+                    "properties": {
+                        "incident_id": {"type": "string"},
+                        "services": {"type": "array", "items": {"type": "string"}, "description": "one lane per service, in order of its first event"},
+                        "events": {"type": "array", "items": {
+                            "type": "object",
+                            "required": ["event_id", "alerts"],
+                            "description": "an evidence event: its normalized facts (time, service, class, activity, outcome, user, src_ip, message, ...) and the alerts it is evidence of",
+                            "properties": {
+                                "event_id": {"type": "string"},
+                                "time": {"type": "string", "format": "date-time"},
+                                "service": {"type": "string"},
+                                "alerts": {"type": "array", "items": {"type": "string"}}
+                            },
+                            "additionalProperties": true
+                        }},
+                        "alerts": {"type": "array", "items": {
+                            "type": "object",
+                            "required": ["alert_id", "title", "severity", "window_start", "window_end", "event_ids"],
+                            "properties": {
+                                "alert_id": {"type": "string"},
+                                "title": {"type": "string"},
+                                "severity": {"type": "string"},
+                                "window_start": {"type": "string", "format": "date-time"},
+                                "window_end": {"type": "string", "format": "date-time"},
+                                "event_ids": {"type": "array", "items": {"type": "string"}}
+                            }
+                        }},
+                        "not_shown": {"type": "integer", "minimum": 0, "description": "evidence events beyond the cap or no longer stored"}
+                    }
+                },
                 "AlertPage": {
                     "type": "object",
                     "required": ["alerts"],
