@@ -4,13 +4,20 @@
 //! groups alerts into incidents and delivers them to the outputs; the analyst API serves the
 //! same data directory. `--once` ingests what is available, detects, runs the due jobs,
 //! and exits.
+//!
+//! The rules are the configured ones plus those managed through the API in
+//! `<data_dir>/rules/`, less the disabled ones (`weft_correlate::ruleset`). Each step checks
+//! that directory (file names, sizes and modification times, `disabled.json` included); when
+//! it changed, the rules are loaded again and the detection service reopened: it restores
+//! its checkpoint, and the open correlation windows of changed rules are dropped with a
+//! warning. Rules that do not load keep the previous ones running.
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime};
 
 use anyhow::Context;
 use clap::Args;
@@ -109,7 +116,7 @@ pub fn run(args: RunArgs, config: WeftConfig) -> anyhow::Result<ExitCode> {
                 tls_cert: None,
                 tls_key: None,
                 insecure_no_tls: false,
-                api: ApiConfig::default(),
+                api: api_config(&detect),
             };
             let stop = Arc::clone(&stop);
             std::thread::Builder::new()
@@ -128,8 +135,27 @@ pub fn run(args: RunArgs, config: WeftConfig) -> anyhow::Result<ExitCode> {
             data_dir.display(),
             rules.sigma_count() + rules.sql.len()
         );
+        let mut fingerprint = rules_fingerprint(&data_dir);
         while !stop.load(Ordering::SeqCst) {
             let started = Instant::now();
+            let now = rules_fingerprint(&data_dir);
+            if now != fingerprint {
+                fingerprint = now;
+                match open_service(&detect, &data_dir) {
+                    Ok((reopened, rules)) => {
+                        service = reopened;
+                        eprintln!(
+                            "rules changed: detecting with {} rule(s)",
+                            rules.sigma_count() + rules.sql.len()
+                        );
+                    }
+                    Err(error) => {
+                        eprintln!(
+                            "error: the changed rules do not load, keeping the previous ones: {error:#}"
+                        );
+                    }
+                }
+            }
             match service.step(false) {
                 Ok(report) if report.alerts > 0 || !report.incidents_created.is_empty() => {
                     tracing::info!(
@@ -158,13 +184,45 @@ pub fn run(args: RunArgs, config: WeftConfig) -> anyhow::Result<ExitCode> {
     })
 }
 
-/// Loads the rules and opens the detection service of `data_dir`, with its outputs (webhooks
-/// and Kafka) and the SQL engine for SQL rules.
+/// The API's configuration with the detection side's rule paths (rules created through the
+/// API are checked against them).
+pub fn api_config(detect: &DetectConfig) -> ApiConfig {
+    ApiConfig {
+        rules: detect.rules.clone(),
+        mapping: detect.mapping.clone(),
+        placeholders: detect.placeholders.clone(),
+        ..ApiConfig::default()
+    }
+}
+
+/// What identifies the state of the managed rules: every file of `<data_dir>/rules/` with
+/// its size and modification time, sorted. Cheap: one directory listing.
+pub fn rules_fingerprint(data_dir: &Path) -> Vec<(PathBuf, u64, Option<SystemTime>)> {
+    let managed = weft_correlate::ruleset::managed_dir(data_dir);
+    let Ok(entries) = std::fs::read_dir(&managed) else {
+        return Vec::new();
+    };
+    let mut files: Vec<(PathBuf, u64, Option<SystemTime>)> = entries
+        .filter_map(Result::ok)
+        .filter_map(|entry| {
+            let metadata = entry.metadata().ok()?;
+            Some((entry.path(), metadata.len(), metadata.modified().ok()))
+        })
+        .filter(|(path, _, _)| path.extension().is_none_or(|extension| extension != "tmp"))
+        .collect();
+    files.sort();
+    files
+}
+
+/// Loads the rules (configured and managed, less the disabled ones) and opens the detection
+/// service of `data_dir`, with its outputs (webhooks and Kafka) and the SQL engine for SQL
+/// rules.
 pub fn open_service(
     detect: &DetectConfig,
     data_dir: &Path,
 ) -> anyhow::Result<(DetectService, DetectionRules)> {
-    let rules = DetectionRules::load(
+    let rules = DetectionRules::load_deployment(
+        data_dir,
         &detect.rules,
         &detect.mapping,
         detect.placeholders.as_deref(),
@@ -173,7 +231,7 @@ pub fn open_service(
     for warning in &rules.warnings {
         eprintln!("warning: {warning}");
     }
-    if detect.rules.is_empty() {
+    if detect.rules.is_empty() && rules.sigma_count() + rules.sql.len() == 0 {
         eprintln!("warning: no rules configured ([detect] rules or --rules): nothing is detected");
     }
     let mut outputs = detect.outputs.build().context("invalid [detect.outputs]")?;
@@ -266,4 +324,31 @@ fn print_report(report: &StepReport, json: bool) -> anyhow::Result<()> {
         report.pending_deliveries
     );
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_fingerprint_changes_with_the_managed_rules() {
+        let dir = tempfile::tempdir().expect("temporary directory");
+        assert!(rules_fingerprint(dir.path()).is_empty());
+        let managed = weft_correlate::ruleset::managed_dir(dir.path());
+        std::fs::create_dir_all(&managed).expect("directory");
+        std::fs::write(managed.join("a.yml"), "title: a\n").expect("written");
+        let first = rules_fingerprint(dir.path());
+        assert_eq!(first.len(), 1);
+        std::fs::write(managed.join("a.yml.tmp"), "title: b\n").expect("written");
+        assert_eq!(
+            rules_fingerprint(dir.path()),
+            first,
+            "temporary files are ignored"
+        );
+        std::fs::write(managed.join("disabled.json"), "[\"a\"]").expect("written");
+        assert_ne!(rules_fingerprint(dir.path()), first);
+        let second = rules_fingerprint(dir.path());
+        std::fs::write(managed.join("a.yml"), "title: a, longer\n").expect("written");
+        assert_ne!(rules_fingerprint(dir.path()), second);
+    }
 }

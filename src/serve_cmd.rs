@@ -6,7 +6,7 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 use clap::Args;
-use weft_query::{ApiConfig, ServeConfig};
+use weft_query::ServeConfig;
 
 use crate::config::WeftConfig;
 
@@ -40,7 +40,7 @@ pub fn run(args: ServeArgs, config: WeftConfig) -> anyhow::Result<ExitCode> {
         tls_cert: args.tls_cert,
         tls_key: args.tls_key,
         insecure_no_tls: args.insecure_no_tls,
-        api: ApiConfig::default(),
+        api: crate::run_cmd::api_config(&config.detect),
     })
     .with_context(|| format!("cannot serve the API on {listen}"))?;
     Ok(ExitCode::SUCCESS)

@@ -6,7 +6,9 @@
 //! writes to the detection store, records analysts' changes to them there, and keeps a search
 //! index over them ([`incidents`]). The only events it writes are its own audit trail
 //! ([`audit`]): one `api_activity` event of service `weft` per request, through weft-ingest's
-//! event store.
+//! event store. It also manages the rules created through the API in `<data_dir>/rules/`
+//! ([`rules`], which `weft run` picks up without a restart) and reports ingest health from
+//! the manifest and the dead letters ([`ingest_stats`]).
 //!
 //! Invariants:
 //! - every route is listed in one table ([`api::routes::ROUTES`]) with its minimum role, and a
@@ -23,9 +25,11 @@ pub mod audit;
 pub mod auth;
 pub mod error;
 pub mod incidents;
+pub mod ingest_stats;
 pub mod jobs;
 pub mod metrics;
 pub mod ratelimit;
+pub mod rules;
 pub mod search;
 pub mod serve;
 pub mod sql;

@@ -105,8 +105,9 @@ pub async fn start(config: ServeConfig) -> Result<Server, ServeError> {
     }
     let api = ApiConfig {
         tls: tls.is_some(),
-        ..config.api
+        ..config.api.clone()
     };
+    let tls_on = api.tls;
     let state = AppState::open(&config.data_dir, api)?;
     let service = app(state.clone()).into_make_service_with_connect_info::<SocketAddr>();
     let handle: Handle<SocketAddr> = Handle::new();
@@ -129,7 +130,7 @@ pub async fn start(config: ServeConfig) -> Result<Server, ServeError> {
         };
         return Err(ServeError::Listen { listen, error });
     };
-    tracing::info!(address = %local_addr, tls = api.tls, "serving the weft api");
+    tracing::info!(address = %local_addr, tls = tls_on, "serving the weft api");
     Ok(Server {
         handle,
         local_addr,

@@ -5,15 +5,18 @@ pub mod alerts;
 pub mod events;
 pub mod handlers;
 pub mod incidents;
+pub mod ingest;
+pub mod jobs;
 pub mod json;
 pub mod middleware;
 pub mod openapi;
 pub mod params;
 pub mod routes;
+pub mod rules;
 pub mod timeline;
 
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
@@ -21,13 +24,14 @@ use axum::extract::DefaultBodyLimit;
 use crate::audit::{AuditConfig, AuditError, AuditLog};
 use crate::auth::{TokenError, TokenVerifier};
 use crate::incidents::Incidents;
+use crate::ingest_stats::DeadLetterTally;
 use crate::metrics::Metrics;
 use crate::ratelimit::{RateLimitConfig, RateLimits};
 use crate::search::EventSearch;
 use crate::sql::{SqlEngine, SqlLimits};
 
 /// The API's limits and switches.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct ApiConfig {
     /// Largest accepted request body, in bytes (larger: 413).
     pub max_body_bytes: usize,
@@ -36,6 +40,13 @@ pub struct ApiConfig {
     pub audit: AuditConfig,
     /// The API is served over TLS (adds HSTS).
     pub tls: bool,
+    /// The configured rule files and directories (`[detect] rules`): read-only through the
+    /// API, which manages its own rules in `<data_dir>/rules/`.
+    pub rules: Vec<PathBuf>,
+    /// Extra Sigma field mappings (`[detect] mapping`).
+    pub mapping: Vec<PathBuf>,
+    /// Values of Sigma placeholders (`[detect] placeholders`).
+    pub placeholders: Option<PathBuf>,
 }
 
 impl Default for ApiConfig {
@@ -46,6 +57,9 @@ impl Default for ApiConfig {
             sql: SqlLimits::default(),
             audit: AuditConfig::default(),
             tls: false,
+            rules: Vec::new(),
+            mapping: Vec::new(),
+            placeholders: None,
         }
     }
 }
@@ -77,6 +91,7 @@ struct Inner {
     rate_limits: RateLimits,
     audit: AuditLog,
     metrics: Arc<Metrics>,
+    dead_letters: Mutex<DeadLetterTally>,
 }
 
 /// Everything the handlers share. Cheap to clone.
@@ -99,6 +114,7 @@ impl AppState {
         let incidents = Incidents::open(data_dir)?;
         let metrics = Arc::new(Metrics::default());
         let audit = AuditLog::start(data_dir, config.audit, metrics.clone())?;
+        let rate_limits = RateLimits::new(config.rate_limits);
         Ok(AppState {
             inner: Arc::new(Inner {
                 data_dir: data_dir.to_path_buf(),
@@ -107,9 +123,10 @@ impl AppState {
                 sql,
                 search: EventSearch::new(data_dir),
                 incidents,
-                rate_limits: RateLimits::new(config.rate_limits),
+                rate_limits,
                 audit,
                 metrics,
+                dead_letters: Mutex::new(DeadLetterTally::default()),
             }),
         })
     }
@@ -149,6 +166,14 @@ impl AppState {
 
     pub fn metrics(&self) -> &Metrics {
         &self.inner.metrics
+    }
+
+    /// Dead letters counted so far, per file (read on from where the last count stopped).
+    pub fn dead_letters(&self) -> MutexGuard<'_, DeadLetterTally> {
+        self.inner
+            .dead_letters
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
     }
 }
 

@@ -5,6 +5,7 @@
 use serde_json::{Map, Value, json};
 
 mod incidents;
+mod rules;
 
 use super::routes::{HttpMethod, ROUTES, RouteSpec};
 use crate::auth::Access;
@@ -36,6 +37,21 @@ fn success(spec: &RouteSpec) -> (&'static str, Value) {
         "/api/v1/incidents/{id}/comments" => ("application/json", reference("Comment")),
         "/api/v1/incidents/{id}/timeline" => ("application/json", reference("Timeline")),
         "/api/v1/alerts" => ("application/json", reference("AlertPage")),
+        "/api/v1/rules" if spec.method == HttpMethod::Get => {
+            ("application/json", reference("RuleList"))
+        }
+        "/api/v1/rules/{id}" if spec.method == HttpMethod::Get => {
+            ("application/json", reference("RuleDetail"))
+        }
+        "/api/v1/rules"
+        | "/api/v1/rules/{id}"
+        | "/api/v1/rules/{id}/enable"
+        | "/api/v1/rules/{id}/disable" => ("application/json", reference("RuleEntry")),
+        "/api/v1/rules/test" => ("application/json", reference("RuleTestReport")),
+        "/api/v1/rules/{id}/backtest" => ("application/json", reference("RuleBacktest")),
+        "/api/v1/jobs" => ("application/json", reference("RunList")),
+        "/api/v1/jobs/gaps" => ("application/json", reference("GapList")),
+        "/api/v1/ingest/stats" => ("application/json", reference("IngestStats")),
         _ => ("application/json", json!({})),
     }
 }
@@ -52,8 +68,13 @@ fn operation(spec: &RouteSpec) -> Value {
             json!({"schema": {"type": "string", "contentMediaType": "application/vnd.apache.arrow.stream"}}),
         );
     }
-    let created = spec.path == "/api/v1/incidents/{id}/comments";
-    responses.insert(if created { "201" } else { "200" }.to_string(), ok);
+    let created = spec.path == "/api/v1/incidents/{id}/comments"
+        || (spec.path == "/api/v1/rules" && spec.method == HttpMethod::Post);
+    if spec.method == HttpMethod::Delete {
+        responses.insert("204".to_string(), json!({"description": "deleted"}));
+    } else {
+        responses.insert(if created { "201" } else { "200" }.to_string(), ok);
+    }
     if spec.path == "/readyz" {
         responses.insert(
             "503".to_string(),
@@ -82,7 +103,7 @@ fn operation(spec: &RouteSpec) -> Value {
             );
         }
     }
-    if spec.method == HttpMethod::Post {
+    if spec.method.has_body() {
         responses.insert("400".to_string(), problem_response("malformed input"));
         responses.insert("413".to_string(), problem_response("body too large"));
         responses.insert("415".to_string(), problem_response("body is not JSON"));
@@ -114,6 +135,12 @@ fn operation(spec: &RouteSpec) -> Value {
     }
     if spec.path.starts_with("/api/v1/incidents") || spec.path == "/api/v1/alerts" {
         incidents::operation(spec, &mut operation, &mut responses);
+    }
+    if ["/api/v1/rules", "/api/v1/jobs", "/api/v1/ingest"]
+        .iter()
+        .any(|prefix| spec.path.starts_with(prefix))
+    {
+        rules::operation(spec, &mut operation, &mut responses);
     }
     operation["responses"] = Value::Object(responses);
     operation
@@ -221,11 +248,12 @@ fn operation_id(spec: &RouteSpec) -> String {
 /// The whole document.
 pub fn document() -> Value {
     let mut document = base_document();
-    if let (Some(schemas), Value::Object(incidents)) = (
-        document["components"]["schemas"].as_object_mut(),
-        incidents::schemas(),
-    ) {
-        schemas.extend(incidents);
+    for extra in [incidents::schemas(), rules::schemas()] {
+        if let (Some(schemas), Value::Object(extra)) =
+            (document["components"]["schemas"].as_object_mut(), extra)
+        {
+            schemas.extend(extra);
+        }
     }
     document
 }

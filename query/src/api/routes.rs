@@ -2,10 +2,10 @@
 //! from this table alone, and the authorization layer looks every request up in it, so a route
 //! cannot exist without an entry, and an entry cannot be bypassed.
 
-use axum::routing::{MethodRouter, any, get, post};
+use axum::routing::{MethodRouter, any, delete, get, post, put};
 
 use super::AppState;
-use super::{alerts, events, handlers, incidents, timeline};
+use super::{alerts, events, handlers, incidents, ingest, jobs, rules, timeline};
 use crate::auth::{Access, Role};
 
 /// An HTTP method the API uses.
@@ -13,6 +13,8 @@ use crate::auth::{Access, Role};
 pub enum HttpMethod {
     Get,
     Post,
+    Put,
+    Delete,
 }
 
 impl HttpMethod {
@@ -20,7 +22,14 @@ impl HttpMethod {
         match self {
             HttpMethod::Get => "GET",
             HttpMethod::Post => "POST",
+            HttpMethod::Put => "PUT",
+            HttpMethod::Delete => "DELETE",
         }
+    }
+
+    /// Whether requests of this method carry a JSON body.
+    pub fn has_body(self) -> bool {
+        matches!(self, HttpMethod::Post | HttpMethod::Put)
     }
 }
 
@@ -135,6 +144,78 @@ pub const ROUTES: &[RouteSpec] = &[
     },
     RouteSpec {
         method: HttpMethod::Get,
+        path: "/api/v1/rules",
+        access: Access::Role(Role::Viewer),
+        summary: "the rule catalogue: every rule the detector loads, with state and hits, and refused documents",
+    },
+    RouteSpec {
+        method: HttpMethod::Get,
+        path: "/api/v1/rules/{id}",
+        access: Access::Role(Role::Viewer),
+        summary: "one rule with its YAML",
+    },
+    RouteSpec {
+        method: HttpMethod::Post,
+        path: "/api/v1/rules",
+        access: Access::Role(Role::Admin),
+        summary: "create a managed rule from YAML, validated like `weft rules check`",
+    },
+    RouteSpec {
+        method: HttpMethod::Put,
+        path: "/api/v1/rules/{id}",
+        access: Access::Role(Role::Admin),
+        summary: "replace a managed rule",
+    },
+    RouteSpec {
+        method: HttpMethod::Post,
+        path: "/api/v1/rules/{id}/enable",
+        access: Access::Role(Role::Admin),
+        summary: "enable a rule",
+    },
+    RouteSpec {
+        method: HttpMethod::Post,
+        path: "/api/v1/rules/{id}/disable",
+        access: Access::Role(Role::Admin),
+        summary: "disable a rule: the detector skips it (and correlations that use it)",
+    },
+    RouteSpec {
+        method: HttpMethod::Post,
+        path: "/api/v1/rules/test",
+        access: Access::Role(Role::Analyst),
+        summary: "run rules over posted events: matches per event, correlation alerts, parse errors",
+    },
+    RouteSpec {
+        method: HttpMethod::Post,
+        path: "/api/v1/rules/{id}/backtest",
+        access: Access::Role(Role::Analyst),
+        summary: "replay stored events of a time range through a rule and list its alerts",
+    },
+    RouteSpec {
+        method: HttpMethod::Delete,
+        path: "/api/v1/rules/{id}",
+        access: Access::Role(Role::Admin),
+        summary: "delete a managed rule",
+    },
+    RouteSpec {
+        method: HttpMethod::Get,
+        path: "/api/v1/jobs",
+        access: Access::Role(Role::Viewer),
+        summary: "runs of scheduled detection jobs, newest first",
+    },
+    RouteSpec {
+        method: HttpMethod::Get,
+        path: "/api/v1/jobs/gaps",
+        access: Access::Role(Role::Viewer),
+        summary: "open gaps of every scheduled job",
+    },
+    RouteSpec {
+        method: HttpMethod::Get,
+        path: "/api/v1/ingest/stats",
+        access: Access::Role(Role::Viewer),
+        summary: "ingest health: events, segments, freshness, rates, dead letters, Kafka offsets",
+    },
+    RouteSpec {
+        method: HttpMethod::Get,
         path: "/api/v1/tokens",
         access: Access::Role(Role::Admin),
         summary: "list API tokens (never their secrets)",
@@ -168,6 +249,18 @@ pub(super) fn handler(spec: &RouteSpec) -> MethodRouter<AppState> {
         (HttpMethod::Post, "/api/v1/incidents/{id}/assign") => post(incidents::assign),
         (HttpMethod::Post, "/api/v1/incidents/{id}/comments") => post(incidents::comment),
         (HttpMethod::Get, "/api/v1/alerts") => get(alerts::list),
+        (HttpMethod::Get, "/api/v1/rules") => get(rules::list),
+        (HttpMethod::Get, "/api/v1/rules/{id}") => get(rules::detail),
+        (HttpMethod::Post, "/api/v1/rules") => post(rules::create),
+        (HttpMethod::Put, "/api/v1/rules/{id}") => put(rules::update),
+        (HttpMethod::Delete, "/api/v1/rules/{id}") => delete(rules::delete),
+        (HttpMethod::Post, "/api/v1/rules/{id}/enable") => post(rules::enable),
+        (HttpMethod::Post, "/api/v1/rules/{id}/disable") => post(rules::disable),
+        (HttpMethod::Post, "/api/v1/rules/test") => post(rules::test),
+        (HttpMethod::Post, "/api/v1/rules/{id}/backtest") => post(rules::backtest),
+        (HttpMethod::Get, "/api/v1/jobs") => get(jobs::runs),
+        (HttpMethod::Get, "/api/v1/jobs/gaps") => get(jobs::gaps),
+        (HttpMethod::Get, "/api/v1/ingest/stats") => get(ingest::stats),
         // A row without a handler answers 404 rather than panicking at start; the router
         // tests walk every row and would catch it.
         _ => any(handlers::unrouted),

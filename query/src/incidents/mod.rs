@@ -169,6 +169,31 @@ impl Incidents {
         Ok(self.store().comment(id, author, text, now_micros)?)
     }
 
+    /// Stored alerts per rule: by rule id, or by rule name for rules without an id.
+    pub fn alert_counts(&self) -> Result<std::collections::HashMap<String, u64>, IncidentsError> {
+        let store = self.store();
+        let sql_error = |error| {
+            IncidentsError::Store(IncidentError::Store(weft_correlate::db::DbError::Sql(
+                error,
+            )))
+        };
+        let mut statement = store
+            .connection()
+            .prepare("SELECT coalesce(rule_id, rule_name), count(*) FROM alert GROUP BY 1")
+            .map_err(sql_error)?;
+        let rows = statement
+            .query_map([], |row| {
+                Ok((row.get::<_, String>(0)?, row.get::<_, i64>(1)?))
+            })
+            .map_err(sql_error)?;
+        let mut counts = std::collections::HashMap::new();
+        for row in rows {
+            let (rule, count) = row.map_err(sql_error)?;
+            counts.insert(rule, u64::try_from(count).unwrap_or(0));
+        }
+        Ok(counts)
+    }
+
     /// Stored alerts matching `filter`, newest first.
     pub fn alerts(&self, filter: &AlertFilter) -> Result<Vec<StoredAlert>, IncidentsError> {
         Ok(self.store().alerts(filter)?)

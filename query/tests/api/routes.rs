@@ -1,27 +1,46 @@
 //! Every route × {no token, a wrong token, each role}, driven from the route table.
 
+use std::num::NonZeroU32;
+
 use axum::http::StatusCode;
 use weft_query::api::ApiConfig;
 use weft_query::api::routes::{HttpMethod, ROUTES, RouteSpec};
 use weft_query::auth::{Access, Role};
+use weft_query::ratelimit::{RateLimitConfig, RateQuota};
 
 use crate::common::{Fixture, Reply, platform_events, seed_incidents, write_events};
+use crate::rules::{MANAGED_ID, managed_rule, new_rule_body, seed_managed_rule};
 
 /// A valid body for each route that takes one.
-fn body_for(spec: &RouteSpec) -> Option<&'static str> {
-    match spec.path {
+fn body_for(spec: &RouteSpec) -> Option<String> {
+    match (spec.method, spec.path) {
+        (HttpMethod::Post, "/api/v1/rules") => return Some(new_rule_body()),
+        (HttpMethod::Put, "/api/v1/rules/{id}") => {
+            return Some(serde_json::json!({ "yaml": managed_rule("high") }).to_string());
+        }
+        _ => {}
+    }
+    let body = match spec.path {
         "/api/v1/sql" => Some(r#"{"query": "SELECT count(*) AS n FROM events"}"#),
         "/api/v1/incidents/{id}/status" => Some(r#"{"status": "acknowledged"}"#),
         "/api/v1/incidents/{id}/assign" => Some(r#"{"assignee": "carol"}"#),
         "/api/v1/incidents/{id}/comments" => Some(r#"{"text": "looking into it"}"#),
+        "/api/v1/rules/test" => Some(r#"{"events": [{"message": "failed password"}]}"#),
+        "/api/v1/rules/{id}/backtest" => {
+            Some(r#"{"from": "2026-11-23T00:00:00Z", "to": "2026-11-24T00:00:00Z"}"#)
+        }
         _ => None,
-    }
+    };
+    body.map(str::to_string)
 }
 
 /// The status a successful call of the route answers with.
 fn success_for(spec: &RouteSpec) -> StatusCode {
-    match spec.path {
-        "/api/v1/incidents/{id}/comments" => StatusCode::CREATED,
+    match (spec.method, spec.path) {
+        (_, "/api/v1/incidents/{id}/comments") | (HttpMethod::Post, "/api/v1/rules") => {
+            StatusCode::CREATED
+        }
+        (HttpMethod::Delete, _) => StatusCode::NO_CONTENT,
         _ => StatusCode::OK,
     }
 }
@@ -29,9 +48,14 @@ fn success_for(spec: &RouteSpec) -> StatusCode {
 /// The route's path with its parameters filled in with values that exist in the fixture.
 fn path_for(spec: &RouteSpec, incident: &str) -> String {
     let event_id = weft_ingest::id::event_id("test", 0, 0);
+    let id = if spec.path.starts_with("/api/v1/rules/") {
+        MANAGED_ID
+    } else {
+        incident
+    };
     spec.path
         .replace("{event_id}", &event_id)
-        .replace("{id}", incident)
+        .replace("{id}", id)
 }
 
 async fn call(fixture: &Fixture, spec: &RouteSpec, incident: &str, token: Option<&str>) -> Reply {
@@ -42,7 +66,13 @@ async fn call(fixture: &Fixture, spec: &RouteSpec, incident: &str, token: Option
         spec.path
     );
     fixture
-        .send(spec.method.as_str(), &path, token, body_for(spec), None)
+        .send(
+            spec.method.as_str(),
+            &path,
+            token,
+            body_for(spec).as_deref(),
+            None,
+        )
         .await
 }
 
@@ -65,9 +95,22 @@ fn assert_secure_headers(reply: &Reply) {
 #[tokio::test]
 async fn every_route_with_every_kind_of_caller() -> anyhow::Result<()> {
     let mut seeded = None;
-    let fixture = Fixture::with_config(ApiConfig::default(), |dir| {
+    // More calls than the default burst allows from one address.
+    let generous = RateQuota {
+        per_minute: NonZeroU32::new(100_000).unwrap_or(NonZeroU32::MIN),
+        burst: NonZeroU32::new(10_000).unwrap_or(NonZeroU32::MIN),
+    };
+    let config = ApiConfig {
+        rate_limits: RateLimitConfig {
+            per_address: generous,
+            per_token: generous,
+        },
+        ..ApiConfig::default()
+    };
+    let fixture = Fixture::with_config(config, |dir| {
         write_events(dir, &platform_events())?;
         seeded = Some(seed_incidents(dir)?);
+        seed_managed_rule(dir)?;
         Ok(())
     })?;
     let incident = seeded.map(|seeded| seeded.spray).unwrap_or_default();
@@ -208,8 +251,8 @@ async fn whoami_and_metrics_answer_with_the_callers_facts() -> anyhow::Result<()
             .iter()
             .filter(|spec| spec.method == HttpMethod::Post)
             .count(),
-        4,
-        "SQL and the three incident changes"
+        9,
+        "SQL, the three incident changes, and rule create, enable, disable, test, backtest"
     );
     Ok(())
 }

@@ -1,0 +1,274 @@
+//! The OpenAPI description of the rule, job and ingest routes: their parameters, bodies,
+//! error answers and schemas.
+
+use serde_json::{Map, Value, json};
+
+use super::problem_response;
+use crate::api::routes::{HttpMethod, RouteSpec};
+
+/// Parameters, bodies and error answers of the rule, job and ingest routes.
+pub(super) fn operation(
+    spec: &RouteSpec,
+    operation: &mut Value,
+    responses: &mut Map<String, Value>,
+) {
+    let query = |name: &str, description: &str, schema: Value| json!({"name": name, "in": "query", "required": false, "description": description, "schema": schema});
+    let mut parameters = Vec::new();
+    if spec.path.contains("{id}") {
+        parameters.push(json!({
+            "name": "id",
+            "in": "path",
+            "required": true,
+            "description": "the rule's id (`id` of the catalogue)",
+            "schema": {"type": "string", "minLength": 1, "maxLength": 256}
+        }));
+        responses.insert("404".to_string(), problem_response("no rule has this id"));
+    }
+    match (spec.method, spec.path) {
+        (HttpMethod::Get, "/api/v1/rules") => {
+            parameters.push(query(
+                "kind",
+                "only rules of this kind",
+                json!({"type": "string", "enum": ["sigma", "correlation", "sequence", "sql"]}),
+            ));
+            parameters.push(query(
+                "enabled",
+                "only enabled (true) or disabled (false) rules",
+                json!({"type": "boolean"}),
+            ));
+            parameters.push(query(
+                "q",
+                "text in the title, id, name or tags (case-insensitive)",
+                json!({"type": "string"}),
+            ));
+        }
+        (HttpMethod::Get, "/api/v1/jobs") => {
+            parameters.push(query(
+                "job",
+                "only runs of this job",
+                json!({"type": "string"}),
+            ));
+            parameters.push(query(
+                "status",
+                "only runs with this status",
+                json!({"type": "string", "enum": ["queued", "running", "succeeded", "failed", "gap", "filled"]}),
+            ));
+            parameters.push(query(
+                "limit",
+                "runs per answer",
+                json!({"type": "integer", "minimum": 1, "maximum": crate::api::incidents::MAX_LIMIT, "default": crate::api::incidents::DEFAULT_LIMIT}),
+            ));
+        }
+        _ => {}
+    }
+    operation["parameters"] = Value::Array(parameters);
+    let body = match (spec.method, spec.path) {
+        (HttpMethod::Post, "/api/v1/rules") | (HttpMethod::Put, "/api/v1/rules/{id}") => {
+            Some("RuleBody")
+        }
+        (HttpMethod::Post, "/api/v1/rules/test") => Some("RuleTestRequest"),
+        (HttpMethod::Post, "/api/v1/rules/{id}/backtest") => Some("RuleBacktestRequest"),
+        _ => None,
+    };
+    if let Some(body) = body {
+        operation["requestBody"] = json!({
+            "required": true,
+            "content": {"application/json": {"schema": {"$ref": format!("#/components/schemas/{body}")}}}
+        });
+    }
+    if matches!(
+        spec.method,
+        HttpMethod::Post | HttpMethod::Put | HttpMethod::Delete
+    ) && spec.path != "/api/v1/rules/test"
+        && !spec.path.ends_with("/backtest")
+    {
+        responses.insert(
+            "409".to_string(),
+            problem_response(
+                "the id or name is taken (create), or the rule comes from a configured path and is read-only here",
+            ),
+        );
+    }
+    responses.insert(
+        "400".to_string(),
+        problem_response("malformed parameters or body: unknown parameter, bad YAML, a rule the loaders refuse (with the reason), correlations that cannot run together, bad time range, too many events"),
+    );
+    responses.insert(
+        "503".to_string(),
+        problem_response("the call did not finish in time"),
+    );
+}
+
+/// The schemas of the rule, job and ingest routes.
+pub(super) fn schemas() -> Value {
+    let nullable = json!({"type": ["string", "null"]});
+    let strings = json!({"type": "array", "items": {"type": "string"}});
+    let counts =
+        json!({"type": "object", "additionalProperties": {"type": "integer", "minimum": 0}});
+    let run = json!({
+        "type": "object",
+        "required": ["run_id", "job_id", "slot_end", "from", "to", "trigger", "status", "attempt"],
+        "properties": {
+            "run_id": {"type": "integer"},
+            "job_id": {"type": "string"},
+            "first_slot_end": {"type": "integer", "description": "UTC microseconds"},
+            "slot_end": {"type": "integer", "description": "UTC microseconds"},
+            "from": {"type": "integer"},
+            "to": {"type": "integer"},
+            "trigger": {"type": "string", "enum": ["schedule", "reopen", "backfill"]},
+            "status": {"type": "string", "enum": ["queued", "running", "succeeded", "failed", "gap", "filled"]},
+            "attempt": {"type": "integer"},
+            "events_scanned": {"type": "integer"},
+            "alerts": {"type": "integer"},
+            "error": nullable
+        }
+    });
+    let alert = json!({"$ref": "#/components/schemas/StoredAlert/properties/alert"});
+    json!({
+        "RuleEntry": {
+            "type": "object",
+            "required": ["id", "title", "kind", "tags", "enabled", "source", "path", "hits"],
+            "properties": {
+                "id": {"type": "string"},
+                "name": {"type": "string"},
+                "title": {"type": "string"},
+                "kind": {"type": "string", "enum": ["sigma", "correlation", "sequence", "sql"]},
+                "level": nullable,
+                "tags": strings,
+                "status": nullable,
+                "enabled": {"type": "boolean"},
+                "source": {"type": "string", "enum": ["config", "managed"]},
+                "path": {"type": "string"},
+                "hits": {"type": "integer", "minimum": 0, "description": "stored alerts of this rule"},
+                "schedule": {"type": "object", "properties": {"interval": {"type": "string"}, "lookback": {"type": "string"}, "delay": {"type": "string"}}},
+                "last_run": {"$ref": "#/components/schemas/RunRecord"},
+                "open_gaps": {"type": "integer", "minimum": 0}
+            }
+        },
+        "RuleDetail": {
+            "allOf": [{"$ref": "#/components/schemas/RuleEntry"}, {
+                "type": "object",
+                "required": ["yaml"],
+                "properties": {"yaml": {"type": "string", "description": "the text of the file that holds the rule"}}
+            }]
+        },
+        "RuleList": {
+            "type": "object",
+            "required": ["rules", "refused"],
+            "properties": {
+                "rules": {"type": "array", "items": {"$ref": "#/components/schemas/RuleEntry"}},
+                "refused": {"type": "array", "items": {
+                    "type": "object",
+                    "required": ["reason"],
+                    "properties": {"path": nullable, "id": nullable, "title": nullable, "reason": {"type": "string"}}
+                }}
+            }
+        },
+        "RuleBody": {
+            "type": "object",
+            "additionalProperties": false,
+            "required": ["yaml"],
+            "properties": {"yaml": {"type": "string", "description": "one rule document with an id, or a correlation or sequence with the rules it uses"}}
+        },
+        "RuleTestRequest": {
+            "type": "object",
+            "additionalProperties": false,
+            "required": ["events"],
+            "properties": {
+                "yaml": {"type": "string", "description": "rules to try (not stored); without it, the deployment's rules"},
+                "rule_id": {"type": "string", "description": "only this rule's results"},
+                "events": {"type": "array", "minItems": 1, "maxItems": crate::rules::trial::MAX_TEST_EVENTS, "items": {"type": ["object", "string"]}},
+                "format": {"type": "string", "default": "auto"}
+            }
+        },
+        "RuleTestReport": {
+            "type": "object",
+            "required": ["rules", "events", "parsed", "errors", "matches", "alerts", "truncated"],
+            "properties": {
+                "rules": strings,
+                "events": {"type": "integer"},
+                "parsed": {"type": "integer"},
+                "errors": {"type": "array", "items": {"type": "object", "required": ["index", "reason"], "properties": {"index": {"type": "integer"}, "reason": {"type": "string"}}}},
+                "matches": {"type": "array", "items": {
+                    "type": "object",
+                    "required": ["rule_title", "event_index"],
+                    "properties": {"rule_id": nullable, "rule_title": {"type": "string"}, "level": nullable, "event_index": {"type": "integer"}, "event_id": nullable}
+                }},
+                "alerts": {"type": "array", "items": alert},
+                "truncated": {"type": "boolean"}
+            }
+        },
+        "RuleBacktestRequest": {
+            "type": "object",
+            "additionalProperties": false,
+            "required": ["from", "to"],
+            "properties": {
+                "from": {"type": "string", "format": "date-time"},
+                "to": {"type": "string", "format": "date-time", "description": "after from, at most 31 days later"}
+            }
+        },
+        "RuleBacktest": {
+            "type": "object",
+            "required": ["rule", "from", "to", "segments_read", "events_read", "alerts", "truncated"],
+            "properties": {
+                "rule": {"type": "string"},
+                "from": {"type": "string", "format": "date-time"},
+                "to": {"type": "string", "format": "date-time"},
+                "segments_read": {"type": "integer"},
+                "events_read": {"type": "integer"},
+                "alerts": {"type": "array", "items": alert},
+                "truncated": {"type": "boolean"}
+            }
+        },
+        "RunRecord": run,
+        "RunList": {
+            "type": "object",
+            "required": ["runs"],
+            "properties": {"runs": {"type": "array", "items": {"$ref": "#/components/schemas/RunRecord"}}}
+        },
+        "GapList": {
+            "type": "object",
+            "required": ["jobs"],
+            "properties": {"jobs": {"type": "array", "items": {
+                "type": "object",
+                "required": ["job_id", "gaps"],
+                "properties": {"job_id": {"type": "string"}, "gaps": {"type": "array", "items": {"$ref": "#/components/schemas/RunRecord"}}}
+            }}}
+        },
+        "IngestStats": {
+            "type": "object",
+            "required": ["segments", "events", "bytes", "last_5m", "last_1h", "origins", "services", "kafka", "dead_letters", "notes"],
+            "properties": {
+                "segments": {"type": "integer"},
+                "events": {"type": "integer"},
+                "bytes": {"type": "integer"},
+                "newest_event": {"type": ["string", "null"], "format": "date-time"},
+                "oldest_event": {"type": ["string", "null"], "format": "date-time"},
+                "last_published": {"type": ["string", "null"], "format": "date-time"},
+                "last_5m": {"$ref": "#/components/schemas/IngestRate"},
+                "last_1h": {"$ref": "#/components/schemas/IngestRate"},
+                "origins": {"type": "array", "items": {
+                    "type": "object",
+                    "properties": {"origin": {"type": "string"}, "segments": {"type": "integer"}, "events": {"type": "integer"}, "last_offset": {"type": "integer"}, "last_published": nullable}
+                }},
+                "services": {"type": "array", "items": {
+                    "type": "object",
+                    "properties": {"service": {"type": "string"}, "events_last_hour": {"type": "integer"}}
+                }},
+                "kafka": {"type": "array", "items": {
+                    "type": "object",
+                    "properties": {"topic": {"type": "string"}, "partition": {"type": "integer"}, "next_offset": {"type": "integer"}}
+                }},
+                "dead_letters": {
+                    "type": "object",
+                    "properties": {"total": {"type": "integer"}, "by_reason": counts, "by_origin": counts, "unreadable": {"type": "integer"}}
+                },
+                "notes": strings
+            }
+        },
+        "IngestRate": {
+            "type": "object",
+            "properties": {"seconds": {"type": "integer"}, "events": {"type": "integer"}, "events_per_second": {"type": "number"}}
+        }
+    })
+}

@@ -1,0 +1,97 @@
+//! The job routes over a history written by the scheduler.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use axum::http::StatusCode;
+use weft_correlate::correlation::ManualClock;
+use weft_correlate::correlation::backtest::TimeRange;
+use weft_correlate::db;
+use weft_correlate::record::AlertRecord;
+use weft_correlate::schedule::{
+    Job, JobHistory, JobKind, JobOutput, Schedule, Scheduler, SchedulerConfig,
+};
+use weft_query::api::ApiConfig;
+use weft_query::auth::Role;
+
+use crate::common::{Fixture, micros};
+
+/// One job run at 12:00, then an hour of downtime: one catch-up run and a gap.
+fn seed_history(data_dir: &Path) -> anyhow::Result<()> {
+    let clock = Arc::new(ManualClock::new(micros("2026-11-23T12:00:30Z")));
+    let job = Job {
+        id: "nightly-rules".to_string(),
+        schedule: Schedule::parse("5m", None, None)?,
+        kind: JobKind::Rules {
+            rule_ids: Vec::new(),
+        },
+    };
+    let config = SchedulerConfig {
+        max_catch_up: 1,
+        ..SchedulerConfig::default()
+    };
+    let mut scheduler = Scheduler::new(
+        vec![job],
+        JobHistory::new(db::open(data_dir)?)?,
+        clock.clone(),
+        config,
+    )?;
+    let mut runner = |_: &Job, _: TimeRange| Ok::<_, String>(JobOutput::default());
+    let mut sink = |_: &[AlertRecord]| Ok::<_, String>(());
+    scheduler.run_due(&mut runner, &mut sink)?;
+    clock.set(micros("2026-11-23T13:00:30Z"));
+    scheduler.run_due(&mut runner, &mut sink)?;
+    Ok(())
+}
+
+#[tokio::test]
+async fn runs_and_gaps_come_from_the_job_history() -> anyhow::Result<()> {
+    let fixture = Fixture::with_config(ApiConfig::default(), seed_history)?;
+    let viewer = Some(fixture.token(Role::Viewer));
+    let all = fixture.get("/api/v1/jobs", viewer).await;
+    assert_eq!(
+        all.status,
+        StatusCode::OK,
+        "{}",
+        String::from_utf8_lossy(&all.body)
+    );
+    let runs = all.json()["runs"].as_array().cloned().unwrap_or_default();
+    assert!(runs.len() >= 3, "{runs:?}");
+    assert!(runs.iter().all(|run| run["job_id"] == "nightly-rules"));
+
+    let succeeded = fixture
+        .get(
+            "/api/v1/jobs?job=nightly-rules&status=succeeded&limit=1",
+            viewer,
+        )
+        .await
+        .json();
+    let succeeded = succeeded["runs"].as_array().cloned().unwrap_or_default();
+    assert_eq!(succeeded.len(), 1);
+    assert_eq!(succeeded[0]["status"], "succeeded");
+    let other = fixture.get("/api/v1/jobs?job=other", viewer).await.json();
+    assert_eq!(other["runs"], serde_json::json!([]));
+
+    let gaps = fixture.get("/api/v1/jobs/gaps", viewer).await;
+    assert_eq!(gaps.status, StatusCode::OK);
+    let gaps = gaps.json();
+    assert_eq!(gaps["jobs"][0]["job_id"], "nightly-rules", "{gaps}");
+    assert_eq!(gaps["jobs"][0]["gaps"][0]["status"], "gap");
+
+    for bad in [
+        "/api/v1/jobs?status=done",
+        "/api/v1/jobs?limit=0",
+        "/api/v1/jobs?job=",
+        "/api/v1/jobs?nope=1",
+    ] {
+        fixture
+            .get(bad, viewer)
+            .await
+            .assert_problem(StatusCode::BAD_REQUEST);
+    }
+    fixture
+        .get("/api/v1/jobs", None)
+        .await
+        .assert_problem(StatusCode::UNAUTHORIZED);
+    Ok(())
+}
