@@ -9,6 +9,7 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 mod alert_kafka;
 mod backtest_cmd;
 mod config;
+mod demo;
 mod incidents_cmd;
 mod ingest_cmd;
 mod jobs_cmd;
@@ -36,6 +37,9 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    /// Run weft on a simulated platform: a day of logs with attacks woven in, ingested and
+    /// detected, the API on 127.0.0.1:8080, and live traffic until Ctrl-C.
+    Demo(demo::DemoArgs),
     /// Run weft: ingest (files given, Kafka when configured), streaming detection, scheduled
     /// jobs, incidents, alert outputs and the analyst API in one process.
     Run(run_cmd::RunArgs),
@@ -80,6 +84,7 @@ fn main() -> ExitCode {
             .and_then(|config| jobs_cmd::run(args, config)),
         Command::Ingest(args) => config::WeftConfig::load(cli.config.as_deref())
             .and_then(|config| ingest_cmd::run(args, config)),
+        Command::Demo(args) => demo::run(args),
         Command::Ship(args) => ship_cmd::run(args),
         Command::Rules(args) => config::WeftConfig::load(cli.config.as_deref())
             .and_then(|config| rules_cmd::run(args, config)),

@@ -1,0 +1,220 @@
+//! End-to-end tests of `weft demo`: the binary generates a day of platform logs with attack
+//! chains, ingests and detects them, serves the API with an admin token, and the chains are
+//! incidents spanning several services; the same seed writes the same logs.
+
+use std::collections::BTreeMap;
+use std::fs::File;
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+/// A fixed end of the history, so that runs write the same bytes.
+const END: &str = "2026-11-20T12:00:00Z";
+/// Debug builds on a busy machine ingest slowly.
+const DEADLINE: Duration = Duration::from_secs(600);
+
+/// A loopback port that was free a moment ago.
+fn free_address() -> SocketAddr {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+    listener.local_addr().expect("address")
+}
+
+/// A plain HTTP/1.1 GET; returns the status code and body.
+fn get(address: SocketAddr, path: &str, token: Option<&str>) -> (u16, String) {
+    let mut stream = TcpStream::connect(address).expect("connect");
+    stream
+        .set_read_timeout(Some(Duration::from_secs(60)))
+        .expect("timeout");
+    let authorization = token
+        .map(|token| format!("Authorization: Bearer {token}\r\n"))
+        .unwrap_or_default();
+    write!(
+        stream,
+        "GET {path} HTTP/1.1\r\nHost: localhost\r\n{authorization}Connection: close\r\n\r\n"
+    )
+    .expect("request");
+    let mut response = String::new();
+    stream.read_to_string(&mut response).expect("response");
+    let status = response
+        .split(' ')
+        .nth(1)
+        .and_then(|code| code.parse().ok())
+        .expect("a status line");
+    let body = response
+        .split_once("\r\n\r\n")
+        .map(|(_, body)| body.to_string())
+        .unwrap_or_default();
+    (status, body)
+}
+
+/// A running `weft demo`, killed when dropped.
+struct Demo {
+    child: Child,
+    stderr: PathBuf,
+    url: String,
+    token: String,
+}
+
+impl Drop for Demo {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Demo {
+    fn start(dir: &Path, name: &str, seed: u64, address: SocketAddr, extra: &[&str]) -> Demo {
+        let stderr = dir.join(format!("{name}.stderr"));
+        let mut child = Command::new(env!("CARGO_BIN_EXE_weft"))
+            .args([
+                "demo",
+                "--no-live",
+                "--end",
+                END,
+                "--seed",
+                &seed.to_string(),
+            ])
+            .arg("--data-dir")
+            .arg(dir.join(name))
+            .args(["--listen", &address.to_string()])
+            .args(extra)
+            .stdout(Stdio::piped())
+            .stderr(File::create(&stderr).expect("stderr file"))
+            .spawn()
+            .expect("weft demo starts");
+        let stdout = child.stdout.take().expect("stdout");
+        let mut lines = BufReader::new(stdout).lines();
+        let mut next = |prefix: &str| -> String {
+            let line = lines.next().and_then(Result::ok).unwrap_or_else(|| {
+                panic!(
+                    "weft demo printed no {prefix:?} line: {}",
+                    std::fs::read_to_string(&stderr).unwrap_or_default()
+                )
+            });
+            line.strip_prefix(prefix)
+                .unwrap_or_else(|| panic!("expected {prefix:?}, got {line:?}"))
+                .to_string()
+        };
+        let url = next("url: ");
+        let token = next("admin token: ");
+        Demo {
+            child,
+            stderr,
+            url,
+            token,
+        }
+    }
+
+    fn stderr(&self) -> String {
+        std::fs::read_to_string(&self.stderr).unwrap_or_default()
+    }
+
+    /// Waits until stderr says the history is detected.
+    fn wait_for_history(&mut self) {
+        let deadline = Instant::now() + DEADLINE;
+        while !self.stderr().contains("history ready") {
+            if let Some(status) = self.child.try_wait().expect("try_wait") {
+                panic!("weft demo exited ({status}): {}", self.stderr());
+            }
+            assert!(Instant::now() < deadline, "no history: {}", self.stderr());
+            std::thread::sleep(Duration::from_millis(200));
+        }
+    }
+}
+
+fn hashes(dir: &Path) -> BTreeMap<String, Vec<u8>> {
+    std::fs::read_dir(dir)
+        .expect("demo-logs")
+        .map(|entry| {
+            let path = entry.expect("entry").path();
+            let name = path
+                .file_name()
+                .expect("name")
+                .to_string_lossy()
+                .into_owned();
+            (name, std::fs::read(&path).expect("log file"))
+        })
+        .collect()
+}
+
+#[test]
+fn demo_serves_the_attack_chains_as_incidents() {
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let address = free_address();
+    let started = Instant::now();
+    let mut demo = Demo::start(dir.path(), "data", 7, address, &["--scale", "0.25"]);
+    assert_eq!(demo.url, format!("http://{address}/"));
+    assert!(demo.token.starts_with("weft_"), "{}", demo.token);
+    let (status, body) = get(address, "/healthz", None);
+    assert_eq!(status, 200, "{body}");
+    eprintln!("answering after {:.1} s", started.elapsed().as_secs_f64());
+    let (status, _) = get(address, "/api/v1/incidents", None);
+    assert_eq!(status, 401, "the API needs the token");
+
+    demo.wait_for_history();
+    eprintln!(
+        "history ready after {:.1} s",
+        started.elapsed().as_secs_f64()
+    );
+    let (status, body) = get(address, "/api/v1/incidents", Some(&demo.token));
+    assert_eq!(status, 200, "{body}");
+    let page: Value = serde_json::from_str(&body).expect("JSON");
+    let incidents = page["incidents"].as_array().expect("incidents");
+    assert!(incidents.len() >= 3, "{body}");
+    let by_user = |user: &str| -> &Value {
+        incidents
+            .iter()
+            .find(|incident| {
+                incident["entities"].as_array().is_some_and(|entities| {
+                    entities
+                        .iter()
+                        .any(|entity| entity["type"] == "user" && entity["value"] == user)
+                })
+            })
+            .unwrap_or_else(|| panic!("no incident of {user}: {body}"))
+    };
+    let services = |incident: &Value| -> Vec<String> {
+        incident["services"]
+            .as_array()
+            .expect("services")
+            .iter()
+            .filter_map(|service| service.as_str().map(str::to_string))
+            .collect()
+    };
+    // The account takeover: gateway, auth, orders, the cluster and AWS, as one incident.
+    let takeover = by_user("priya");
+    let takeover_services = services(takeover);
+    for service in ["gateway", "auth", "orders", "cluster-audit", "cloudtrail"] {
+        assert!(
+            takeover_services.iter().any(|name| name == service),
+            "{service} missing: {takeover}"
+        );
+    }
+    assert_eq!(takeover["severity"], "critical", "{takeover}");
+    // The bastion takeover reaches the cluster.
+    assert_eq!(services(by_user("deploy")), ["bastion", "cluster-audit"]);
+    // The cloud key abuse.
+    assert!(by_user("svc-reporting")["rule_count"].as_u64() >= Some(3));
+    // Nothing else but the engineer's exec while debugging.
+    assert!(incidents.len() <= 4, "{body}");
+}
+
+#[test]
+fn the_same_seed_writes_the_same_logs() {
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let small = ["--hours", "4", "--scale", "0.1"];
+    let mut logs = Vec::new();
+    for (name, seed) in [("first", 3), ("second", 3), ("other", 4)] {
+        let mut demo = Demo::start(dir.path(), name, seed, free_address(), &small);
+        demo.wait_for_history();
+        logs.push(hashes(&dir.path().join(name).join("demo-logs")));
+    }
+    assert_eq!(logs[0].len(), 7, "one file per service");
+    assert!(logs[0].values().all(|bytes| !bytes.is_empty()));
+    assert!(logs[0] == logs[1], "the same seed wrote different logs");
+    assert!(logs[0] != logs[2], "another seed wrote the same logs");
+}
