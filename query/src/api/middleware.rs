@@ -199,17 +199,19 @@ pub async fn edge(State(state): State<AppState>, mut request: Request, next: Nex
 }
 
 /// Headers on every answer: no sniffing, no framing, no caching of data, a CSP that allows
-/// nothing (the API serves no pages), and HSTS when served over TLS.
+/// nothing unless the handler set one (only the UI's pages do), and HSTS when served over TLS.
 fn secure_headers(headers: &mut HeaderMap, tls: bool) {
     headers.insert(
         header::X_CONTENT_TYPE_OPTIONS,
         HeaderValue::from_static("nosniff"),
     );
     headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
-    headers.insert(
-        header::CONTENT_SECURITY_POLICY,
-        HeaderValue::from_static("default-src 'none'; frame-ancestors 'none'"),
-    );
+    // A handler that serves a page (the UI) sets its own, narrower-than-the-web policy.
+    headers
+        .entry(header::CONTENT_SECURITY_POLICY)
+        .or_insert(HeaderValue::from_static(
+            "default-src 'none'; frame-ancestors 'none'",
+        ));
     headers.insert(
         header::REFERRER_POLICY,
         HeaderValue::from_static("no-referrer"),

@@ -14,6 +14,7 @@ pub mod params;
 pub mod routes;
 pub mod rules;
 pub mod timeline;
+pub mod ui;
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};

@@ -23,6 +23,8 @@ fn success(spec: &RouteSpec) -> (&'static str, Value) {
     match spec.path {
         "/healthz" | "/readyz" => ("application/json", reference("Status")),
         "/metrics" => ("text/plain", json!({"type": "string"})),
+        "/" => ("text/html", json!({"type": "string"})),
+        "/ui/{*path}" => ("*/*", json!({"type": "string"})),
         "/api/v1/whoami" => ("application/json", reference("WhoAmI")),
         "/api/v1/sql" => ("application/json", reference("SqlRows")),
         "/api/v1/tokens" => ("application/json", reference("TokenList")),
@@ -271,7 +273,7 @@ fn base_document() -> Value {
         "info": {
             "title": "weft API",
             "version": env!("CARGO_PKG_VERSION"),
-            "description": "Security log search, SQL and incidents. Every route but the probes needs `Authorization: Bearer TOKEN`; `x-weft-min-role` names the least role that may call it."
+            "description": "Security log search, SQL and incidents. Every route but the probes and the UI's static pages needs `Authorization: Bearer TOKEN`; `x-weft-min-role` names the least role that may call it."
         },
         "paths": paths,
         "components": {

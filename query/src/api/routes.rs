@@ -5,7 +5,7 @@
 use axum::routing::{MethodRouter, any, delete, get, post, put};
 
 use super::AppState;
-use super::{alerts, events, handlers, incidents, ingest, jobs, rules, timeline};
+use super::{alerts, events, handlers, incidents, ingest, jobs, rules, timeline, ui};
 use crate::auth::{Access, Role};
 
 /// An HTTP method the API uses.
@@ -57,6 +57,18 @@ pub const ROUTES: &[RouteSpec] = &[
         path: "/readyz",
         access: Access::Public,
         summary: "readiness: the store is readable and the audit trail is being written",
+    },
+    RouteSpec {
+        method: HttpMethod::Get,
+        path: "/",
+        access: Access::Public,
+        summary: "the analyst UI's entry page (holds no data; the page asks the API with the analyst's token)",
+    },
+    RouteSpec {
+        method: HttpMethod::Get,
+        path: "/ui/{*path}",
+        access: Access::Public,
+        summary: "the analyst UI's scripts, styles and images, compiled into weft",
     },
     RouteSpec {
         method: HttpMethod::Get,
@@ -234,6 +246,8 @@ pub(super) fn handler(spec: &RouteSpec) -> MethodRouter<AppState> {
     match (spec.method, spec.path) {
         (HttpMethod::Get, "/healthz") => get(handlers::healthz),
         (HttpMethod::Get, "/readyz") => get(handlers::readyz),
+        (HttpMethod::Get, "/") => get(ui::index),
+        (HttpMethod::Get, "/ui/{*path}") => get(ui::asset),
         (HttpMethod::Get, "/metrics") => get(handlers::metrics),
         (HttpMethod::Get, "/api/v1/openapi.json") => get(handlers::openapi),
         (HttpMethod::Get, "/api/v1/whoami") => get(handlers::whoami),

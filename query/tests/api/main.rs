@@ -13,3 +13,4 @@ mod rules;
 mod sql;
 mod timeline;
 mod tls;
+mod ui;

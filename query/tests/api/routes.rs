@@ -34,6 +34,10 @@ fn body_for(spec: &RouteSpec) -> Option<String> {
     body.map(str::to_string)
 }
 
+fn is_ui_page(spec: &RouteSpec) -> bool {
+    matches!(spec.path, "/" | "/ui/{*path}")
+}
+
 /// The status a successful call of the route answers with.
 fn success_for(spec: &RouteSpec) -> StatusCode {
     match (spec.method, spec.path) {
@@ -56,6 +60,7 @@ fn path_for(spec: &RouteSpec, incident: &str) -> String {
     spec.path
         .replace("{event_id}", &event_id)
         .replace("{id}", id)
+        .replace("{*path}", "app.js")
 }
 
 async fn call(fixture: &Fixture, spec: &RouteSpec, incident: &str, token: Option<&str>) -> Reply {
@@ -76,14 +81,16 @@ async fn call(fixture: &Fixture, spec: &RouteSpec, incident: &str, token: Option
         .await
 }
 
-fn assert_secure_headers(reply: &Reply) {
+fn assert_secure_headers(reply: &Reply, spec: &RouteSpec) {
     assert_eq!(reply.header("x-content-type-options"), Some("nosniff"));
     assert_eq!(reply.header("x-frame-options"), Some("DENY"));
-    assert!(
-        reply
-            .header("content-security-policy")
-            .is_some_and(|csp| csp.contains("default-src 'none'"))
-    );
+    // The UI's pages load their own script and style; every other answer allows nothing.
+    let policy = if is_ui_page(spec) {
+        weft_query::api::ui::UI_CSP
+    } else {
+        "default-src 'none'; frame-ancestors 'none'"
+    };
+    assert_eq!(reply.header("content-security-policy"), Some(policy));
     assert_eq!(reply.header("cache-control"), Some("no-store"));
     assert_eq!(
         reply.header("strict-transport-security"),
@@ -124,8 +131,8 @@ async fn every_route_with_every_kind_of_caller() -> anyhow::Result<()> {
             Some("weft_0000000000000000000000000000000000000000000"),
         )
         .await;
-        assert_secure_headers(&anonymous);
-        assert_secure_headers(&wrong);
+        assert_secure_headers(&anonymous, spec);
+        assert_secure_headers(&wrong, spec);
         match spec.access {
             Access::Public => {
                 assert_eq!(anonymous.status, StatusCode::OK, "{} is public", spec.path);
@@ -140,7 +147,7 @@ async fn every_route_with_every_kind_of_caller() -> anyhow::Result<()> {
                 wrong.assert_problem(StatusCode::UNAUTHORIZED);
                 for role in Role::ALL {
                     let reply = call(&fixture, spec, &incident, Some(fixture.token(role))).await;
-                    assert_secure_headers(&reply);
+                    assert_secure_headers(&reply, spec);
                     if role.satisfies(required) {
                         assert_eq!(
                             reply.status,
@@ -186,14 +193,15 @@ fn the_route_table_has_one_row_per_method_and_path() {
             spec.path == "/healthz"
                 || spec.path == "/readyz"
                 || spec.path == "/metrics"
+                || is_ui_page(spec)
                 || spec.path.starts_with("/api/v1/"),
-            "{} is neither a probe nor versioned",
+            "{} is neither a probe, the UI, nor versioned",
             spec.path
         );
         if spec.access == Access::Public {
             assert!(
-                matches!(spec.path, "/healthz" | "/readyz"),
-                "only the probes are public, not {}",
+                matches!(spec.path, "/healthz" | "/readyz") || is_ui_page(spec),
+                "only the probes and the UI's static pages are public, not {}",
                 spec.path
             );
         }
