@@ -6,6 +6,10 @@
 //! `WEFT_TEST_BROKER_DIR`; without them each test starts its own. A broker that cannot be
 //! started fails the test: these tests never skip.
 
+#[path = "support/http.rs"]
+mod http;
+
+use http::{free_address, try_get};
 use std::collections::{HashMap, HashSet};
 use std::fs;
 use std::io::Write;
@@ -613,25 +617,6 @@ fn alerts_are_delivered_to_a_kafka_topic() {
     assert_eq!(ids.len(), 6, "each alert once");
 }
 
-/// `GET path` with a bearer token over plain HTTP: the status and the body.
-fn http_get(address: &str, path: &str, token: &str) -> Option<(u16, String)> {
-    use std::io::Read;
-    let mut stream = std::net::TcpStream::connect(address).ok()?;
-    stream
-        .set_read_timeout(Some(Duration::from_secs(10)))
-        .ok()?;
-    write!(
-        stream,
-        "GET {path} HTTP/1.1\r\nHost: localhost\r\nAuthorization: Bearer {token}\r\nConnection: close\r\n\r\n"
-    )
-    .ok()?;
-    let mut response = String::new();
-    stream.read_to_string(&mut response).ok()?;
-    let status = response.split(' ').nth(1)?.parse().ok()?;
-    let body = response.split_once("\r\n\r\n")?.1.to_string();
-    Some((status, body))
-}
-
 #[test]
 fn weft_run_streams_kafka_into_one_incident_that_the_api_serves() {
     let broker = Broker::shared_or_own();
@@ -679,17 +664,14 @@ fn weft_run_streams_kafka_into_one_incident_that_the_api_serves() {
         .expect("weft token runs");
     assert!(token.status.success(), "{token:?}");
     let token = String::from_utf8_lossy(&token.stdout).trim().to_string();
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|listener| listener.local_addr())
-        .expect("a free port")
-        .port();
-    let address = format!("127.0.0.1:{port}");
+    let address = free_address();
+    let listen = address.to_string();
     let mut weft = Command::new(env!("CARGO_BIN_EXE_weft"))
         .arg("--config")
         .arg(&config)
         .args(["run", "--data-dir"])
         .arg(&data_dir)
-        .args(["--listen", &address])
+        .args(["--listen", &listen])
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
         .spawn()
@@ -706,7 +688,7 @@ fn weft_run_streams_kafka_into_one_incident_that_the_api_serves() {
     let deadline = Instant::now() + Duration::from_secs(120);
     let mut incidents = serde_json::Value::Null;
     while Instant::now() < deadline {
-        if let Some((200, body)) = http_get(&address, "/api/v1/incidents", &token) {
+        if let Some((200, body)) = try_get(address, "/api/v1/incidents", Some(&token)) {
             incidents = serde_json::from_str(&body).expect("JSON");
             let alerts = incidents["incidents"][0]["alert_count"]
                 .as_u64()

@@ -1,8 +1,12 @@
 //! End to end: a rule created through the API of a running `weft run` detects events ingested
 //! afterwards, without a restart.
 
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::{SocketAddr, TcpListener, TcpStream};
+#[path = "support/http.rs"]
+mod http;
+
+use http::{free_address, request};
+use std::io::{BufRead, BufReader};
+use std::net::TcpStream;
 use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
@@ -11,45 +15,6 @@ const RULE_ID: &str = "7d2c55e1-0000-4000-8000-0000000000e2";
 
 fn weft() -> Command {
     Command::new(env!("CARGO_BIN_EXE_weft"))
-}
-
-/// A loopback port that was free a moment ago.
-fn free_address() -> SocketAddr {
-    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
-    listener.local_addr().expect("address")
-}
-
-/// One HTTP/1.1 request; returns the status code and body.
-fn request(
-    address: SocketAddr,
-    method: &str,
-    path: &str,
-    token: &str,
-    body: Option<&str>,
-) -> (u16, String) {
-    let mut stream = TcpStream::connect(address).expect("connect");
-    stream
-        .set_read_timeout(Some(Duration::from_secs(20)))
-        .expect("timeout");
-    let body = body.unwrap_or_default();
-    write!(
-        stream,
-        "{method} {path} HTTP/1.1\r\nHost: localhost\r\nAuthorization: Bearer {token}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-        body.len()
-    )
-    .expect("request");
-    let mut response = String::new();
-    stream.read_to_string(&mut response).expect("response");
-    let status = response
-        .split(' ')
-        .nth(1)
-        .and_then(|code| code.parse().ok())
-        .expect("a status line");
-    let body = response
-        .split_once("\r\n\r\n")
-        .map(|(_, body)| body.to_string())
-        .unwrap_or_default();
-    (status, body)
 }
 
 /// The running `weft run`, stopped with SIGTERM (killed if it does not stop).
@@ -114,7 +79,7 @@ fn a_rule_created_through_the_api_detects_without_a_restart() {
         "title: E2E canary\nid: {RULE_ID}\nlevel: high\nlogsource:\n    category: authentication\ndetection:\n    keywords:\n        - e2e-canary-7731\n    condition: keywords\n"
     );
     let body = serde_json::json!({ "yaml": rule }).to_string();
-    let (status, answer) = request(address, "POST", "/api/v1/rules", &token, Some(&body));
+    let (status, answer) = request(address, "POST", "/api/v1/rules", Some(&token), Some(&body));
     assert_eq!(status, 201, "{answer}");
 
     // The detector reloads its rules on its next step.
@@ -149,7 +114,7 @@ fn a_rule_created_through_the_api_detects_without_a_restart() {
             address,
             "GET",
             &format!("/api/v1/alerts?rule={RULE_ID}"),
-            &token,
+            Some(&token),
             None,
         );
         assert_eq!(status, 200, "{answer}");
@@ -163,7 +128,7 @@ fn a_rule_created_through_the_api_detects_without_a_restart() {
         std::thread::sleep(Duration::from_millis(200));
     }
 
-    let (status, catalogue) = request(address, "GET", "/api/v1/rules", &token, None);
+    let (status, catalogue) = request(address, "GET", "/api/v1/rules", Some(&token), None);
     assert_eq!(status, 200);
     assert!(catalogue.contains("\"hits\":1"), "{catalogue}");
 
