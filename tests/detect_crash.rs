@@ -3,10 +3,14 @@
 //! open, incidents are written, jobs run) and restarted. In the end every expected alert is
 //! stored exactly once, under the same ids as an undisturbed run, in exactly one incident.
 
+#[path = "support/random.rs"]
+mod random;
+
+use random::Random;
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
-use std::time::{Duration, SystemTime};
+use std::time::Duration;
 
 use serde_json::Value;
 
@@ -89,33 +93,6 @@ fn outcome(data_dir: &Path) -> (BTreeSet<String>, Vec<Value>) {
         }
     }
     (alerts, incidents)
-}
-
-/// A small xorshift sequence seeded from the clock, printed so a failure can be repeated.
-struct Random(u64);
-
-impl Random {
-    fn new() -> Random {
-        let seed = std::env::var("WEFT_TEST_SEED")
-            .ok()
-            .and_then(|seed| seed.parse().ok())
-            .unwrap_or_else(|| {
-                SystemTime::now()
-                    .duration_since(SystemTime::UNIX_EPOCH)
-                    .map(|since| since.as_nanos() as u64)
-                    .unwrap_or(1)
-            })
-            | 1;
-        eprintln!("random seed {seed} (WEFT_TEST_SEED repeats it)");
-        Random(seed)
-    }
-
-    fn below(&mut self, bound: u64) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0 % bound
-    }
 }
 
 #[test]

@@ -9,7 +9,11 @@
 #[path = "support/http.rs"]
 mod http;
 
+#[path = "support/random.rs"]
+mod random;
+
 use http::{free_address, try_get};
+use random::Random;
 use std::collections::{HashMap, HashSet};
 use std::fs;
 use std::io::Write;
@@ -117,29 +121,6 @@ fn unique(prefix: &str) -> String {
         .map(|since| since.as_nanos())
         .unwrap_or(0);
     format!("{prefix}-{}-{nanos}", std::process::id())
-}
-
-/// A small deterministic random sequence (xorshift), seeded from the clock and printed so a
-/// failing run can be repeated.
-struct Random(u64);
-
-impl Random {
-    fn new() -> Random {
-        let seed = SystemTime::now()
-            .duration_since(SystemTime::UNIX_EPOCH)
-            .map(|since| since.as_nanos() as u64)
-            .unwrap_or(1)
-            | 1;
-        eprintln!("random seed {seed}");
-        Random(seed)
-    }
-
-    fn below(&mut self, bound: u64) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0 % bound
-    }
 }
 
 fn weft() -> Command {
