@@ -48,10 +48,11 @@ export function renderTimeline(timeline, { onOpen, width: requested }) {
   });
   // Axis and lanes.
   const axis = s('g', { class: 'tl-axis', 'aria-hidden': 'true' });
-  for (const tick of ticks(start, end, Math.max(2, Math.floor(plot / 140)))) {
+  const scale = ticks(start, end, Math.max(2, Math.floor(plot / 140)));
+  for (const tick of scale.list) {
     const at = x(tick);
     axis.append(s('line', { x1: at, x2: at, y1: AXIS - 6, y2: height - PAD, class: 'tl-grid' }),
-      s('text', { x: at, y: AXIS - 10, 'text-anchor': 'middle' }, tickLabel(tick, end - start)));
+      s('text', { x: at, y: AXIS - 10, 'text-anchor': 'middle' }, tickLabel(tick, scale.step)));
   }
   svg.append(axis);
   services.forEach((service, index) => {
@@ -129,19 +130,20 @@ export function renderTimeline(timeline, { onOpen, width: requested }) {
   return h('div', {}, wrap, legend, note);
 }
 
-/** Round tick times (ms) between start and end, about `count` of them. */
+/** Round tick times (ms) between start and end, about `count` of them, and their step. */
 function ticks(start, end, count) {
   const steps = [1, 5, 10, 30, 60, 300, 600, 1800, 3600, 10800, 21600, 43200, 86400, 604800].map((sec) => sec * 1000);
   const step = steps.find((candidate) => (end - start) / candidate <= count) ?? steps[steps.length - 1];
   const out = [];
   for (let tick = Math.ceil(start / step) * step; tick <= end; tick += step) out.push(tick);
-  return out;
+  return { step, list: out };
 }
 
-function tickLabel(tick, span) {
+/** A tick's label, as precise as the step between ticks (so no two labels read the same). */
+function tickLabel(tick, step) {
   const iso = new Date(tick).toISOString();
-  if (span > 2 * 86400_000) return iso.slice(5, 16).replace('T', ' ');
-  return iso.slice(11, span < 120_000 ? 19 : 16);
+  if (step >= 86400_000) return iso.slice(5, 16).replace('T', ' ');
+  return iso.slice(11, step < 60_000 ? 19 : 16);
 }
 
 function truncate(text, length) {
