@@ -28,6 +28,7 @@ pub mod incidents;
 pub mod ingest_stats;
 pub mod jobs;
 pub mod metrics;
+pub mod panels;
 pub mod ratelimit;
 pub mod rules;
 pub mod search;

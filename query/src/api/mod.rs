@@ -2,6 +2,7 @@
 //! wrapped in the authorization and edge layers ([`middleware`]).
 
 pub mod alerts;
+pub mod dashboards;
 pub mod events;
 pub mod handlers;
 pub mod incidents;

@@ -4,6 +4,7 @@
 
 use serde_json::{Map, Value, json};
 
+mod dashboards;
 mod incidents;
 mod rules;
 
@@ -39,6 +40,9 @@ fn success(spec: &RouteSpec) -> (&'static str, Value) {
         "/api/v1/incidents/{id}/comments" => ("application/json", reference("Comment")),
         "/api/v1/incidents/{id}/timeline" => ("application/json", reference("Timeline")),
         "/api/v1/alerts" => ("application/json", reference("AlertPage")),
+        "/api/v1/dashboards" => ("application/json", reference("DashboardList")),
+        "/api/v1/dashboards/{id}" => ("application/json", reference("Dashboard")),
+        "/api/v1/dashboards/{id}/panels/{panel}" => ("application/json", reference("PanelAnswer")),
         "/api/v1/rules" if spec.method == HttpMethod::Get => {
             ("application/json", reference("RuleList"))
         }
@@ -137,6 +141,9 @@ fn operation(spec: &RouteSpec) -> Value {
     }
     if spec.path.starts_with("/api/v1/incidents") || spec.path == "/api/v1/alerts" {
         incidents::operation(spec, &mut operation, &mut responses);
+    }
+    if spec.path.starts_with("/api/v1/dashboards") {
+        dashboards::operation(spec, &mut operation, &mut responses);
     }
     if ["/api/v1/rules", "/api/v1/jobs", "/api/v1/ingest"]
         .iter()
@@ -250,7 +257,11 @@ fn operation_id(spec: &RouteSpec) -> String {
 /// The whole document.
 pub fn document() -> Value {
     let mut document = base_document();
-    for extra in [incidents::schemas(), rules::schemas()] {
+    for extra in [
+        incidents::schemas(),
+        rules::schemas(),
+        dashboards::schemas(),
+    ] {
         if let (Some(schemas), Value::Object(extra)) =
             (document["components"]["schemas"].as_object_mut(), extra)
         {

@@ -5,7 +5,7 @@
 use axum::routing::{MethodRouter, any, delete, get, post, put};
 
 use super::AppState;
-use super::{alerts, events, handlers, incidents, ingest, jobs, rules, timeline, ui};
+use super::{alerts, dashboards, events, handlers, incidents, ingest, jobs, rules, timeline, ui};
 use crate::auth::{Access, Role};
 
 /// An HTTP method the API uses.
@@ -156,6 +156,24 @@ pub const ROUTES: &[RouteSpec] = &[
     },
     RouteSpec {
         method: HttpMethod::Get,
+        path: "/api/v1/dashboards",
+        access: Access::Role(Role::Viewer),
+        summary: "the dashboards: shipped and users' definitions, and files refused with the reason",
+    },
+    RouteSpec {
+        method: HttpMethod::Get,
+        path: "/api/v1/dashboards/{id}",
+        access: Access::Role(Role::Viewer),
+        summary: "one dashboard's definition: its panels, each a query and a visualization",
+    },
+    RouteSpec {
+        method: HttpMethod::Get,
+        path: "/api/v1/dashboards/{id}/panels/{panel}",
+        access: Access::Role(Role::Viewer),
+        summary: "run one panel's query over a time range: columns and rows to draw",
+    },
+    RouteSpec {
+        method: HttpMethod::Get,
         path: "/api/v1/rules",
         access: Access::Role(Role::Viewer),
         summary: "the rule catalogue: every rule the detector loads, with state and hits, and refused documents",
@@ -263,6 +281,9 @@ pub(super) fn handler(spec: &RouteSpec) -> MethodRouter<AppState> {
         (HttpMethod::Post, "/api/v1/incidents/{id}/assign") => post(incidents::assign),
         (HttpMethod::Post, "/api/v1/incidents/{id}/comments") => post(incidents::comment),
         (HttpMethod::Get, "/api/v1/alerts") => get(alerts::list),
+        (HttpMethod::Get, "/api/v1/dashboards") => get(dashboards::list),
+        (HttpMethod::Get, "/api/v1/dashboards/{id}") => get(dashboards::detail),
+        (HttpMethod::Get, "/api/v1/dashboards/{id}/panels/{panel}") => get(dashboards::panel),
         (HttpMethod::Get, "/api/v1/rules") => get(rules::list),
         (HttpMethod::Get, "/api/v1/rules/{id}") => get(rules::detail),
         (HttpMethod::Post, "/api/v1/rules") => post(rules::create),

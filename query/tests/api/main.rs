@@ -2,6 +2,7 @@
 
 mod audit;
 mod common;
+mod dashboards;
 mod events;
 mod incident_search;
 mod incidents;

@@ -54,12 +54,15 @@ fn path_for(spec: &RouteSpec, incident: &str) -> String {
     let event_id = weft_ingest::id::event_id("test", 0, 0);
     let id = if spec.path.starts_with("/api/v1/rules/") {
         MANAGED_ID
+    } else if spec.path.starts_with("/api/v1/dashboards/") {
+        "overview"
     } else {
         incident
     };
     spec.path
         .replace("{event_id}", &event_id)
         .replace("{id}", id)
+        .replace("{panel}", "events")
         .replace("{*path}", "app.js")
 }
 
