@@ -10,6 +10,7 @@ import { eventsPage } from './pages/events.js';
 import { sqlPage } from './pages/sql.js';
 import { rulesPage } from './pages/rules.js';
 import { healthPage } from './pages/health.js';
+import { dashboardPage, dashboardsPage } from './pages/dashboard.js';
 
 /** Who is signed in: `{name, role, token_id}` or null. */
 export const session = { me: null };
@@ -72,6 +73,8 @@ const routes = [
   [/^\/sql$/, (main, params) => sqlPage(main, params)],
   [/^\/rules$/, (main) => rulesPage(main)],
   [/^\/health$/, (main) => healthPage(main)],
+  [/^\/dashboards$/, (main) => dashboardsPage(main)],
+  [/^\/dashboards\/([^/?]+)$/, (main, params, [id]) => dashboardPage(main, decodeURIComponent(id), params)],
 ];
 
 let cleanup = null;

@@ -1,7 +1,7 @@
 // Browser test of the analyst UI: `weft demo` (no live traffic) and Debian's Chromium driven by
 // playwright-core, headless. Signs in, checks the incident queue, opens the incident with the
-// most services and its cross-service timeline, changes its status, runs an event search, and
-// visits the rules and health pages. Any console error, page error, failed request or HTTP
+// most services and its cross-service timeline, changes its status, runs an event search, opens
+// the overview dashboard, and visits the rules and health pages. Any console error, page error, failed request or HTTP
 // error answer fails the run. Screenshots of every page go to the output directory.
 //
 //   node dashboards/ui/tests/browser.mjs WEFT_BINARY OUTPUT_DIR
@@ -123,6 +123,26 @@ try {
   await page.getByTestId('event-row').first().waitFor({ timeout: 30_000 });
   await shot('events');
   step(`event search: ${await page.getByTestId('event-row').count()} rows`);
+
+  await page.getByTestId('nav-dashboards').click();
+  await page.locator('[data-testid="dashboard-link"][data-dashboard-id="overview"]').click();
+  await page.getByTestId('panel').first().waitFor({ timeout: 30_000 });
+  await page.waitForFunction(() => [...document.querySelectorAll('[data-testid="panel"]')]
+    .every((panel) => panel.getAttribute('data-state') !== 'loading'), null, { timeout: 60_000 });
+  const panels = await page.$$eval('[data-testid="panel"]', (all) => all.map((panel) => ({
+    id: panel.getAttribute('data-panel-id'),
+    state: panel.getAttribute('data-state'),
+    error: panel.querySelector('[data-testid="panel-error"]')?.textContent ?? '',
+  })));
+  const broken = panels.filter((panel) => panel.state !== 'ready');
+  if (broken.length > 0) throw new Error(`overview panels failed: ${JSON.stringify(broken)}`);
+  const eventCount = Number((await page.locator('[data-panel-id="events"] [data-testid="panel-stat"]').textContent()).replace(/[^0-9]/g, ''));
+  if (!(eventCount > 0)) throw new Error('the overview counts no events');
+  const charts = await page.locator('[data-testid="panel-chart"] canvas').count();
+  const barLists = await page.getByTestId('panel-bars').count();
+  if (charts < 1 || barLists < 1) throw new Error(`the overview drew ${charts} charts and ${barLists} bar lists`);
+  await shot('dashboard');
+  step(`overview dashboard: ${panels.length} panels, ${eventCount} events, ${charts} charts, ${barLists} bar panels`);
 
   await page.getByTestId('nav-rules').click();
   await page.waitForLoadState('networkidle');
