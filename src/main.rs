@@ -9,6 +9,7 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 mod alert_kafka;
 mod backtest_cmd;
 mod config;
+mod dashboards_cmd;
 mod demo;
 mod incidents_cmd;
 mod ingest_cmd;
@@ -47,6 +48,8 @@ enum Command {
     Incidents(incidents_cmd::IncidentsArgs),
     /// Scheduled detection jobs: their runs and gaps, and backfills.
     Jobs(jobs_cmd::JobsArgs),
+    /// List the dashboards the API serves, and check dashboard files.
+    Dashboards(dashboards_cmd::DashboardsArgs),
     /// Read log files (plain or .gz), stdin, or Kafka topics (--kafka), normalize the records,
     /// and store them as Parquet.
     Ingest(ingest_cmd::IngestArgs),
@@ -82,6 +85,8 @@ fn main() -> ExitCode {
             .and_then(|config| incidents_cmd::run(args, config)),
         Command::Jobs(args) => config::WeftConfig::load(cli.config.as_deref())
             .and_then(|config| jobs_cmd::run(args, config)),
+        Command::Dashboards(args) => config::WeftConfig::load(cli.config.as_deref())
+            .and_then(|config| dashboards_cmd::run(args, config)),
         Command::Ingest(args) => config::WeftConfig::load(cli.config.as_deref())
             .and_then(|config| ingest_cmd::run(args, config)),
         Command::Demo(args) => demo::run(args),
