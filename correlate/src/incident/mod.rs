@@ -33,5 +33,5 @@ pub use model::{
     Activity, AlertPlacement, Comment, EntityCount, HistoryEntry, IncidentDetail, IncidentMerge,
     IncidentStatus, IncidentSummary, RecordOutcome, Severity, StoredAlert, WEFT_ACTOR,
 };
-pub use query::{AlertFilter, IncidentFilter, IncidentSort};
+pub use query::{AlertFilter, IncidentCounts, IncidentFilter, IncidentSort};
 pub use store::{IncidentStore, MAX_COMMENT_BYTES};

@@ -3,7 +3,9 @@
 
 use rusqlite::types::Value;
 use rusqlite::{Connection, OptionalExtension, Row, params_from_iter};
-use serde::Deserialize;
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
 
 use crate::correlation::Alert;
 use crate::db::DbError;
@@ -51,6 +53,30 @@ pub struct IncidentFilter {
     pub ascending: bool,
     pub limit: Option<u32>,
     pub offset: u32,
+}
+
+/// How many incidents match a filter, per status and per severity (names as the API writes
+/// them; a status or severity without incidents is absent).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct IncidentCounts {
+    pub total: u64,
+    pub by_status: BTreeMap<String, u64>,
+    pub by_severity: BTreeMap<String, u64>,
+}
+
+impl IncidentCounts {
+    /// Counts one incident.
+    pub fn add(&mut self, status: IncidentStatus, severity: Severity, count: u64) {
+        self.total += count;
+        *self
+            .by_status
+            .entry(status.as_str().to_string())
+            .or_default() += count;
+        *self
+            .by_severity
+            .entry(severity.as_str().to_string())
+            .or_default() += count;
+    }
 }
 
 /// Which alerts to list, newest first (window end, then id).
@@ -116,6 +142,44 @@ impl IncidentStore {
             .connection
             .query_row(&sql, params_from_iter(values), |row| row.get(0))?;
         Ok(u64::try_from(count).unwrap_or(0))
+    }
+
+    /// How many incidents match `filter` per status and per severity, ignoring its statuses
+    /// (every status but merged is counted), order, limit and offset: what a queue shows
+    /// beside its filters.
+    pub fn counts(&self, filter: &IncidentFilter) -> Result<IncidentCounts, IncidentError> {
+        let unfiltered = IncidentFilter {
+            statuses: Vec::new(),
+            ..filter.clone()
+        };
+        let (conditions, values) = incident_conditions(&unfiltered);
+        let sql = format!(
+            "SELECT status, severity, count(*) FROM incident WHERE {conditions} GROUP BY status, severity"
+        );
+        let mut statement = self.connection.prepare(&sql)?;
+        let rows = statement.query_map(params_from_iter(values), |row| {
+            Ok((
+                row.get::<_, String>(0)?,
+                row.get::<_, i64>(1)?,
+                row.get::<_, i64>(2)?,
+            ))
+        })?;
+        let mut counts = IncidentCounts::default();
+        for row in rows {
+            let (status, severity, count) = row?;
+            let status = status
+                .parse()
+                .map_err(|error: super::model::UnknownStatus| DbError::Corrupt {
+                    what: "status of an incident".to_string(),
+                    reason: error.to_string(),
+                })?;
+            counts.add(
+                status,
+                Severity::from_rank(severity),
+                u64::try_from(count).unwrap_or(0),
+            );
+        }
+        Ok(counts)
     }
 
     /// One incident in full, or `None` when there is no such incident.

@@ -92,6 +92,8 @@ try {
   await page.getByTestId('incident-row').first().waitFor({ timeout: 30_000 });
   const rows = await page.getByTestId('incident-row').count();
   if (rows < 3) throw new Error(`the queue shows ${rows} incidents, expected the demo's 3 or more`);
+  const openCount = Number(await page.locator('[data-testid="count-status"][data-status="open"] strong').textContent());
+  if (openCount < 3) throw new Error(`the queue counts ${openCount} open incidents, expected 3 or more`);
   await shot('incidents');
   step(`incident queue: ${rows} incidents`);
 

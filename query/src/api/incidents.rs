@@ -28,7 +28,8 @@ use axum::http::{StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Deserializer};
 use weft_correlate::incident::{
-    IncidentDetail, IncidentError, IncidentFilter, IncidentSort, IncidentStatus, Severity,
+    IncidentCounts, IncidentDetail, IncidentError, IncidentFilter, IncidentSort, IncidentStatus,
+    Severity,
 };
 use weft_correlate::record::Entity;
 
@@ -82,6 +83,17 @@ pub async fn list(State(state): State<AppState>, uri: Uri) -> Result<Json<Incide
     let query = list_query(&uri)?;
     let page = blocking(&state, move |incidents| incidents.list(&query)).await?;
     Ok(Json(page))
+}
+
+/// `GET /api/v1/incidents/counts`: how many incidents match the list's filters, per status and
+/// per severity (the status filter, order and page aside).
+pub async fn counts(
+    State(state): State<AppState>,
+    uri: Uri,
+) -> Result<Json<IncidentCounts>, ApiError> {
+    let query = list_query(&uri)?;
+    let counts = blocking(&state, move |incidents| incidents.counts(&query)).await?;
+    Ok(Json(counts))
 }
 
 pub async fn detail(

@@ -34,6 +34,7 @@ fn success(spec: &RouteSpec) -> (&'static str, Value) {
         "/api/v1/events/{event_id}" => ("application/json", reference("Event")),
         "/api/v1/openapi.json" => ("application/json", json!({"type": "object"})),
         "/api/v1/incidents" => ("application/json", reference("IncidentPage")),
+        "/api/v1/incidents/counts" => ("application/json", reference("IncidentCounts")),
         "/api/v1/incidents/{id}"
         | "/api/v1/incidents/{id}/status"
         | "/api/v1/incidents/{id}/assign" => ("application/json", reference("IncidentDetail")),

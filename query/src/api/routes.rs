@@ -120,6 +120,12 @@ pub const ROUTES: &[RouteSpec] = &[
     },
     RouteSpec {
         method: HttpMethod::Get,
+        path: "/api/v1/incidents/counts",
+        access: Access::Role(Role::Viewer),
+        summary: "how many incidents match the list's filters, per status and per severity",
+    },
+    RouteSpec {
+        method: HttpMethod::Get,
         path: "/api/v1/incidents/{id}",
         access: Access::Role(Role::Viewer),
         summary: "one incident in full: alerts, entities, evidence, comments, history",
@@ -275,6 +281,7 @@ pub(super) fn handler(spec: &RouteSpec) -> MethodRouter<AppState> {
         (HttpMethod::Post, "/api/v1/sql") => post(handlers::sql),
         (HttpMethod::Get, "/api/v1/tokens") => get(handlers::tokens),
         (HttpMethod::Get, "/api/v1/incidents") => get(incidents::list),
+        (HttpMethod::Get, "/api/v1/incidents/counts") => get(incidents::counts),
         (HttpMethod::Get, "/api/v1/incidents/{id}/timeline") => get(timeline::timeline),
         (HttpMethod::Get, "/api/v1/incidents/{id}") => get(incidents::detail),
         (HttpMethod::Post, "/api/v1/incidents/{id}/status") => post(incidents::status),

@@ -19,8 +19,8 @@ use std::sync::{Mutex, MutexGuard, PoisonError};
 
 use serde::Serialize;
 use weft_correlate::incident::{
-    AlertFilter, Comment, IncidentConfig, IncidentDetail, IncidentError, IncidentFilter,
-    IncidentStatus, IncidentStore, IncidentSummary, MAX_COMMENT_BYTES, StoredAlert,
+    AlertFilter, Comment, IncidentConfig, IncidentCounts, IncidentDetail, IncidentError,
+    IncidentFilter, IncidentStatus, IncidentStore, IncidentSummary, MAX_COMMENT_BYTES, StoredAlert,
 };
 
 pub use index::{INDEX_DIR, IncidentIndex, IndexError, Refresh, StoreMark, rebuild};
@@ -109,6 +109,30 @@ impl Incidents {
         });
         let incidents = matching.into_iter().skip(offset).take(limit).collect();
         Ok(IncidentPage { incidents, total })
+    }
+
+    /// How many incidents match `query` (its statuses, order and page aside) per status and
+    /// per severity.
+    pub fn counts(&self, query: &IncidentQuery) -> Result<IncidentCounts, IncidentsError> {
+        let store = self.store();
+        let search = query.search.as_deref().map(str::trim).unwrap_or_default();
+        if search.is_empty() {
+            return Ok(store.counts(&query.filter)?);
+        }
+        let ids = self.index.search(&store, search)?;
+        let unpaged = IncidentFilter {
+            statuses: Vec::new(),
+            limit: None,
+            offset: 0,
+            ..query.filter.clone()
+        };
+        let mut counts = IncidentCounts::default();
+        for incident in store.list(&unpaged)? {
+            if ids.contains(&incident.id) {
+                counts.add(incident.status, incident.severity, 1);
+            }
+        }
+        Ok(counts)
     }
 
     /// One incident in full, or `None`.

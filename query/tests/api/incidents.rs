@@ -523,3 +523,60 @@ async fn alerts_are_listed_newest_first_with_filters() -> anyhow::Result<()> {
     }
     Ok(())
 }
+
+#[tokio::test]
+async fn counts_per_status_and_severity_follow_the_lists_filters() -> anyhow::Result<()> {
+    let (fixture, Seeded { shell, .. }) = seeded()?;
+    let acknowledged = post(
+        &fixture,
+        Role::Analyst,
+        &format!("/api/v1/incidents/{shell}/status"),
+        &json!({"status": "acknowledged"}),
+    )
+    .await;
+    assert_eq!(acknowledged.status, StatusCode::OK);
+    let counts = |query: &'static str| {
+        let fixture = &fixture;
+        async move {
+            let reply = fixture
+                .get(
+                    &format!("/api/v1/incidents/counts?{query}"),
+                    Some(fixture.token(Role::Viewer)),
+                )
+                .await;
+            assert_eq!(
+                reply.status,
+                StatusCode::OK,
+                "{query}: {}",
+                String::from_utf8_lossy(&reply.body)
+            );
+            reply.json()
+        }
+    };
+    assert_eq!(
+        counts("").await,
+        json!({"total": 3, "by_status": {"open": 2, "acknowledged": 1},
+               "by_severity": {"high": 1, "medium": 1, "low": 1}})
+    );
+    assert_eq!(
+        counts("status=open&sort=created&limit=1").await["total"],
+        3,
+        "every status is counted; order and page do not matter"
+    );
+    assert_eq!(
+        counts("min_severity=medium").await,
+        json!({"total": 2, "by_status": {"open": 1, "acknowledged": 1},
+               "by_severity": {"high": 1, "medium": 1}})
+    );
+    let searched = counts("q=entity%3Aalice").await;
+    assert_eq!(searched["total"], 1, "{searched}");
+    assert_eq!(searched["by_severity"], json!({"high": 1}));
+    fixture
+        .get(
+            "/api/v1/incidents/counts?min_severity=huge",
+            Some(fixture.token(Role::Viewer)),
+        )
+        .await
+        .assert_problem(StatusCode::BAD_REQUEST);
+    Ok(())
+}

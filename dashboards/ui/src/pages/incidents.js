@@ -55,13 +55,14 @@ export function incidentsPage(main, params) {
   h('button', { type: 'submit', 'data-testid': 'apply-filters' }, 'Apply'));
 
   const count = h('p', { class: 'muted', 'data-testid': 'incident-total', 'aria-live': 'polite' });
+  const counts = h('div', { class: 'counts', 'data-testid': 'incident-counts' });
   const body = h('tbody', { 'data-testid': 'incident-rows' });
   const pager = h('div', { class: 'pager' });
   const updated = h('span', { class: 'muted', 'data-testid': 'refreshed' });
 
   main.append(
     h('div', { class: 'page-head' }, h('h1', {}, 'Incidents'), updated),
-    form, count,
+    form, counts, count,
     h('div', { class: 'table-wrap' }, h('table', { 'data-testid': 'incident-table' },
       h('thead', {}, h('tr', {}, ['Severity', 'Status', 'Title', 'Entities', 'Services', 'Alerts', 'Last seen', 'Assignee']
         .map((label) => h('th', { scope: 'col' }, label)))),
@@ -94,14 +95,34 @@ export function incidentsPage(main, params) {
     if (inFlight) return;
     inFlight = true;
     try {
-      const page = await api('/api/v1/incidents', { params: apiParams() });
+      const params = apiParams();
+      const [page, tally] = await Promise.all([
+        api('/api/v1/incidents', { params }),
+        api('/api/v1/incidents/counts', { params: { ...params, status: undefined, sort: undefined, order: undefined, limit: undefined, offset: undefined } }),
+      ]);
       render(page);
+      renderCounts(tally);
       replace(updated, `updated ${formatTime(new Date().toISOString())} UTC · refreshes every 10 s`);
     } catch (error) {
       showError(error);
     } finally {
       inFlight = false;
     }
+  };
+
+  // Per status (links that filter the queue by it) and per severity, under the other filters.
+  const renderCounts = ({ by_status: byStatus = {}, by_severity: bySeverity = {} }) => {
+    const statusLink = (value) => h('a', {
+      class: `count status-${value}`, 'data-testid': 'count-status', 'data-status': value,
+      'aria-current': filters.status === value ? 'true' : null,
+      href: `#/incidents${query({ ...filters, status: value, offset: '' })}`,
+    }, `${value} `, h('strong', {}, String(byStatus[value] ?? 0)));
+    replace(counts,
+      h('span', { class: 'counts-group', 'aria-label': 'Incidents per status' }, ['open', 'acknowledged', 'closed'].map(statusLink)),
+      h('span', { class: 'counts-group', 'aria-label': 'Incidents per severity' },
+        [...SEVERITIES].reverse().filter((value) => bySeverity[value]).map((value) => h('span', {
+          class: 'count', 'data-testid': 'count-severity', 'data-severity': value,
+        }, h('span', { class: `badge sev-${value}` }, value), ' ', h('strong', {}, String(bySeverity[value]))))));
   };
 
   const render = ({ incidents = [], total = 0 }) => {

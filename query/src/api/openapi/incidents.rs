@@ -36,7 +36,7 @@ pub(super) fn operation(
         query("entity_value", "entity value; with entity_type", text()),
     ];
     let mut parameters = match spec.path {
-        "/api/v1/incidents" => vec![
+        "/api/v1/incidents" | "/api/v1/incidents/counts" => vec![
             query(
                 "status",
                 "only these statuses; repeat it or give a comma list; without it every status but merged",
@@ -150,6 +150,15 @@ pub(super) fn schemas() -> Value {
                 },
                 "IncidentSummary": incident_summary_schema(),
                 "IncidentDetail": incident_detail_schema(),
+                "IncidentCounts": {
+                    "type": "object",
+                    "required": ["total", "by_status", "by_severity"],
+                    "properties": {
+                        "total": {"type": "integer", "minimum": 0},
+                        "by_status": {"type": "object", "additionalProperties": {"type": "integer", "minimum": 0}},
+                        "by_severity": {"type": "object", "additionalProperties": {"type": "integer", "minimum": 0}}
+                    }
+                },
                 "IncidentPage": {
                     "type": "object",
                     "required": ["incidents", "total"],
