@@ -53,6 +53,8 @@ fn success(spec: &RouteSpec) -> (&'static str, Value) {
         "/api/v1/rules/{id}/backtest" => ("application/json", reference("RuleBacktest")),
         "/api/v1/jobs" => ("application/json", reference("RunList")),
         "/api/v1/jobs/gaps" => ("application/json", reference("GapList")),
+        "/api/v1/jobs/status" => ("application/json", reference("JobStatusList")),
+        "/api/v1/rules/hits" => ("application/json", reference("RuleHits")),
         "/api/v1/ingest/stats" => ("application/json", reference("IngestStats")),
         _ => ("application/json", json!({})),
     }
@@ -250,7 +252,11 @@ fn operation_id(spec: &RouteSpec) -> String {
 /// The whole document.
 pub fn document() -> Value {
     let mut document = base_document();
-    for extra in [incidents::schemas(), rules::schemas()] {
+    for extra in [
+        incidents::schemas(),
+        rules::schemas(),
+        rules::health_schemas(),
+    ] {
         if let (Some(schemas), Value::Object(extra)) =
             (document["components"]["schemas"].as_object_mut(), extra)
         {

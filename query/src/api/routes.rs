@@ -5,7 +5,7 @@
 use axum::routing::{MethodRouter, any, delete, get, post, put};
 
 use super::AppState;
-use super::{alerts, events, handlers, incidents, ingest, jobs, rules, timeline, ui};
+use super::{alerts, events, handlers, incidents, ingest, jobs, rule_hits, rules, timeline, ui};
 use crate::auth::{Access, Role};
 
 /// An HTTP method the API uses.
@@ -162,6 +162,12 @@ pub const ROUTES: &[RouteSpec] = &[
     },
     RouteSpec {
         method: HttpMethod::Get,
+        path: "/api/v1/rules/hits",
+        access: Access::Role(Role::Viewer),
+        summary: "stored alerts per rule per time bucket, for every rule in one call",
+    },
+    RouteSpec {
+        method: HttpMethod::Get,
         path: "/api/v1/rules/{id}",
         access: Access::Role(Role::Viewer),
         summary: "one rule with its YAML",
@@ -222,6 +228,12 @@ pub const ROUTES: &[RouteSpec] = &[
     },
     RouteSpec {
         method: HttpMethod::Get,
+        path: "/api/v1/jobs/status",
+        access: Access::Role(Role::Viewer),
+        summary: "per scheduled job: latest run, latest success, next due slot, open gaps",
+    },
+    RouteSpec {
+        method: HttpMethod::Get,
         path: "/api/v1/ingest/stats",
         access: Access::Role(Role::Viewer),
         summary: "ingest health: events, segments, freshness, rates, dead letters, Kafka offsets",
@@ -264,6 +276,7 @@ pub(super) fn handler(spec: &RouteSpec) -> MethodRouter<AppState> {
         (HttpMethod::Post, "/api/v1/incidents/{id}/comments") => post(incidents::comment),
         (HttpMethod::Get, "/api/v1/alerts") => get(alerts::list),
         (HttpMethod::Get, "/api/v1/rules") => get(rules::list),
+        (HttpMethod::Get, "/api/v1/rules/hits") => get(rule_hits::hits),
         (HttpMethod::Get, "/api/v1/rules/{id}") => get(rules::detail),
         (HttpMethod::Post, "/api/v1/rules") => post(rules::create),
         (HttpMethod::Put, "/api/v1/rules/{id}") => put(rules::update),
@@ -274,6 +287,7 @@ pub(super) fn handler(spec: &RouteSpec) -> MethodRouter<AppState> {
         (HttpMethod::Post, "/api/v1/rules/{id}/backtest") => post(rules::backtest),
         (HttpMethod::Get, "/api/v1/jobs") => get(jobs::runs),
         (HttpMethod::Get, "/api/v1/jobs/gaps") => get(jobs::gaps),
+        (HttpMethod::Get, "/api/v1/jobs/status") => get(jobs::status),
         (HttpMethod::Get, "/api/v1/ingest/stats") => get(ingest::stats),
         // A row without a handler answers 404 rather than panicking at start; the router
         // tests walk every row and would catch it.

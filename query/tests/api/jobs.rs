@@ -95,3 +95,33 @@ async fn runs_and_gaps_come_from_the_job_history() -> anyhow::Result<()> {
         .assert_problem(StatusCode::UNAUTHORIZED);
     Ok(())
 }
+
+#[tokio::test]
+async fn status_gives_each_jobs_latest_run_success_and_gap_count() -> anyhow::Result<()> {
+    let fixture = Fixture::with_config(ApiConfig::default(), seed_history)?;
+    let viewer = Some(fixture.token(Role::Viewer));
+    let reply = fixture.get("/api/v1/jobs/status", viewer).await;
+    assert_eq!(
+        reply.status,
+        StatusCode::OK,
+        "{}",
+        String::from_utf8_lossy(&reply.body)
+    );
+    let answer = reply.json();
+    let job = &answer["jobs"][0];
+    assert_eq!(job["job_id"], "nightly-rules", "{answer}");
+    assert_eq!(job["kind"], "other");
+    assert_eq!(job["open_gaps"], 1);
+    assert_eq!(job["last_success"]["status"], "succeeded");
+    assert!(job["last_run"]["run_id"].is_i64());
+    assert_eq!(
+        job["next_due"],
+        serde_json::Value::Null,
+        "not a SQL rule: no schedule known here"
+    );
+    fixture
+        .get("/api/v1/jobs/status?x=1", viewer)
+        .await
+        .assert_problem(StatusCode::BAD_REQUEST);
+    Ok(())
+}
