@@ -9,6 +9,7 @@ import { incidentPage } from './pages/incident.js';
 import { eventsPage } from './pages/events.js';
 import { sqlPage } from './pages/sql.js';
 import { rulesPage } from './pages/rules.js';
+import { rulePage } from './pages/rule.js';
 import { healthPage } from './pages/health.js';
 
 /** Who is signed in: `{name, role, token_id}` or null. */
@@ -70,6 +71,7 @@ const routes = [
   [/^\/incidents$/, (main, params) => incidentsPage(main, params)],
   [/^\/events$/, (main, params) => eventsPage(main, params)],
   [/^\/sql$/, (main, params) => sqlPage(main, params)],
+  [/^\/rules\/([^/?]+)$/, (main, params, [id]) => rulePage(main, decodeURIComponent(id))],
   [/^\/rules$/, (main) => rulesPage(main)],
   [/^\/health$/, (main) => healthPage(main)],
 ];
