@@ -157,6 +157,7 @@ fn run_kafka(args: IngestArgs, config: WeftConfig, data_dir: PathBuf) -> anyhow:
         ingest: options,
         until_idle,
         stop: &stop,
+        lag: Default::default(),
     })
     .with_context(|| {
         format!(

@@ -26,6 +26,7 @@ use weft_correlate::output::AlertSink;
 use weft_correlate::ruleset::DetectionRules;
 use weft_correlate::service::{DetectService, SqlBackend, StepReport};
 use weft_ingest::pipeline::{IngestOptions, Ingestor, Input};
+use weft_ingest::source::lag::ConsumerLag;
 use weft_ingest::store::FlushPolicy;
 use weft_query::jobs::SqlJobs;
 use weft_query::sql::SqlLimits;
@@ -90,6 +91,8 @@ pub fn run(args: RunArgs, config: WeftConfig) -> anyhow::Result<ExitCode> {
     let (mut service, rules) = open_service(&detect, &data_dir)?;
 
     let kafka = config.kafka.brokers.is_some() && !config.kafka.topics.is_empty();
+    // The worker publishes its lag here, and the API in this process reads it.
+    let lag = ConsumerLag::default();
     let poll = detect.poll_interval.0;
     std::thread::scope(|scope| -> anyhow::Result<ExitCode> {
         let kafka_worker = kafka.then(|| {
@@ -97,7 +100,8 @@ pub fn run(args: RunArgs, config: WeftConfig) -> anyhow::Result<ExitCode> {
             let config = config.clone();
             let data_dir = data_dir.clone();
             let once = args.once;
-            scope.spawn(move || run_kafka(&config, &data_dir, once, &stop))
+            let lag = lag.clone();
+            scope.spawn(move || run_kafka(&config, &data_dir, once, &stop, lag))
         });
         if args.once {
             if let Some(worker) = kafka_worker {
@@ -116,7 +120,10 @@ pub fn run(args: RunArgs, config: WeftConfig) -> anyhow::Result<ExitCode> {
                 tls_cert: None,
                 tls_key: None,
                 insecure_no_tls: false,
-                api: api_config(&detect),
+                api: ApiConfig {
+                    consumer_lag: kafka.then(|| lag.clone()),
+                    ..api_config(&detect)
+                },
             };
             let stop = Arc::clone(&stop);
             std::thread::Builder::new()
@@ -287,6 +294,7 @@ fn run_kafka(
     data_dir: &Path,
     once: bool,
     stop: &AtomicBool,
+    lag: ConsumerLag,
 ) -> anyhow::Result<()> {
     use weft_ingest::source::kafka::{self, KafkaRun};
     let settings = config.kafka.clone().build(std::env::vars())?;
@@ -301,6 +309,7 @@ fn run_kafka(
         },
         until_idle: once.then_some(ONCE_KAFKA_IDLE),
         stop,
+        lag,
     })
     .context("the kafka worker stopped")?;
     Ok(())

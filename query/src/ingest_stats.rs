@@ -8,8 +8,13 @@
 //! - the Kafka checkpoints of the manifest: per partition, the next offset to read. Lag needs
 //!   the broker's high watermark: the Kafka worker logs it (and exports it at `/metrics`
 //!   where it runs the API);
-//! - events per service over the last hour of event time: one DataFusion aggregate over the
-//!   segments of that hour (the manifest does not record services);
+//! - the consumer lag per partition (high watermark minus next offset) where a Kafka worker
+//!   runs in the same process (`weft run`) and has measured it; elsewhere the answer says it
+//!   is not known here rather than guessing;
+//! - events per service over the last hour of event time, per minute, with the rates of the
+//!   last 5 minutes and the last hour: one DataFusion aggregate over the segments of that
+//!   hour (the manifest does not record services) grouped by service and minute
+//!   ([`service_stats`]);
 //! - dead letters in `<data_dir>/deadletter/*.ndjson`, per reason (the text before its first
 //!   `:`, so per-record details do not make every reason unique) and per origin. Files are
 //!   append-only: each is read on from where the previous count stopped ([`DeadLetterTally`]).
@@ -20,6 +25,7 @@ use std::io::{Read, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
+use weft_ingest::source::lag::{LagSnapshot, PartitionLag};
 use weft_ingest::store::manifest::Manifest;
 
 /// Microseconds per second.
@@ -52,11 +58,30 @@ pub struct PartitionOffset {
     pub next_offset: i64,
 }
 
+/// Minutes in the per-service series (the last hour).
+pub const SERVICE_MINUTES: usize = 60;
+
 /// Events of one service over the last hour of event time.
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct ServiceStats {
     pub service: String,
     pub events_last_hour: u64,
+    pub events_last_5m: u64,
+    pub events_per_second_last_5m: f64,
+    pub events_per_second_last_hour: f64,
+    /// Events per minute of event time, oldest first: minute `i` starts at
+    /// [`IngestStats::services_from`] + `i` minutes.
+    pub per_minute: Vec<u64>,
+}
+
+/// The consumer lag of the Kafka worker in this process, as last measured.
+#[derive(Debug, Clone, Default, Serialize, PartialEq, Eq)]
+pub struct KafkaLag {
+    /// Whether a Kafka worker runs in this process and has measured its lag.
+    pub known: bool,
+    /// When it was measured, RFC 3339.
+    pub measured_at: Option<String>,
+    pub partitions: Vec<PartitionLag>,
 }
 
 /// Dead letters counted so far.
@@ -95,13 +120,17 @@ pub struct IngestStats {
     pub last_5m: Rate,
     pub last_1h: Rate,
     pub origins: Vec<OriginStats>,
+    /// Where the per-minute series of `services` starts, RFC 3339 (an hour before now).
+    pub services_from: Option<String>,
     pub services: Vec<ServiceStats>,
     pub kafka: Vec<PartitionOffset>,
+    pub kafka_lag: KafkaLag,
     pub dead_letters: DeadLetterCounts,
     pub notes: Vec<&'static str>,
 }
 
-fn rfc3339(micros: i64) -> Option<String> {
+/// `micros` (UTC) as RFC 3339 with microseconds.
+pub fn rfc3339(micros: i64) -> Option<String> {
     chrono::DateTime::from_timestamp_micros(micros)
         .map(|time| time.to_rfc3339_opts(chrono::SecondsFormat::Micros, true))
 }
@@ -173,10 +202,71 @@ pub fn manifest_stats(data_dir: &Path, now: i64) -> std::io::Result<IngestStats>
         .collect();
     stats.notes = vec![
         "rates count events by the time their segment was published",
-        "kafka lag needs the broker's high watermark: see the worker's log or /metrics",
-        "services: events of the last hour of event time",
+        "services: events per minute of the last hour of event time, and their rates",
     ];
     Ok(stats)
+}
+
+/// The lag part of the stats: `None` when no Kafka worker runs in this process.
+pub fn kafka_lag(snapshot: Option<LagSnapshot>) -> (KafkaLag, &'static str) {
+    let Some(snapshot) = snapshot else {
+        return (
+            KafkaLag::default(),
+            "kafka lag is not known here: no Kafka worker runs in this process (see the worker's log)",
+        );
+    };
+    let Some(measured_at) = snapshot.measured_at else {
+        return (
+            KafkaLag::default(),
+            "kafka lag is not measured yet: the worker measures it every metrics_interval_secs",
+        );
+    };
+    (
+        KafkaLag {
+            known: true,
+            measured_at: rfc3339(measured_at),
+            partitions: snapshot.partitions,
+        },
+        "kafka lag: the broker's high watermark minus the worker's next offset, as last measured",
+    )
+}
+
+/// Per-service stats from rows of (service, minute index since the start of the hour, events),
+/// busiest service first.
+pub fn service_stats(rows: impl IntoIterator<Item = (String, i64, u64)>) -> Vec<ServiceStats> {
+    let mut minutes: BTreeMap<String, Vec<u64>> = BTreeMap::new();
+    for (service, minute, events) in rows {
+        let Ok(minute) = usize::try_from(minute) else {
+            continue;
+        };
+        if minute >= SERVICE_MINUTES {
+            continue;
+        }
+        minutes
+            .entry(service)
+            .or_insert_with(|| vec![0; SERVICE_MINUTES])[minute] += events;
+    }
+    let mut services: Vec<ServiceStats> = minutes
+        .into_iter()
+        .map(|(service, per_minute)| {
+            let events_last_hour: u64 = per_minute.iter().sum();
+            let events_last_5m: u64 = per_minute[SERVICE_MINUTES - 5..].iter().sum();
+            ServiceStats {
+                service,
+                events_last_hour,
+                events_last_5m,
+                events_per_second_last_5m: events_last_5m as f64 / 300.0,
+                events_per_second_last_hour: events_last_hour as f64 / 3600.0,
+                per_minute,
+            }
+        })
+        .collect();
+    services.sort_by(|a, b| {
+        b.events_last_hour
+            .cmp(&a.events_last_hour)
+            .then_with(|| a.service.cmp(&b.service))
+    });
+    services
 }
 
 /// One dead-letter line (the fields counted).
@@ -268,6 +358,48 @@ impl DeadLetterTally {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn service_rates_come_from_the_minutes_of_the_hour() {
+        let rows = vec![
+            ("api".to_string(), 0, 60),
+            ("api".to_string(), 59, 300),
+            ("api".to_string(), 55, 300),
+            ("auth".to_string(), 10, 7),
+            ("auth".to_string(), 60, 9),
+            ("auth".to_string(), -1, 9),
+        ];
+        let services = service_stats(rows);
+        assert_eq!(services.len(), 2);
+        let api = &services[0];
+        assert_eq!(api.service, "api");
+        assert_eq!((api.events_last_hour, api.events_last_5m), (660, 600));
+        assert_eq!(api.events_per_second_last_5m, 2.0);
+        assert_eq!(api.per_minute.len(), SERVICE_MINUTES);
+        assert_eq!(api.per_minute[59], 300);
+        assert_eq!(
+            services[1].events_last_hour, 7,
+            "minutes outside the hour are left out"
+        );
+    }
+
+    #[test]
+    fn lag_is_unknown_without_a_worker_in_the_process() {
+        let (lag, note) = kafka_lag(None);
+        assert!(!lag.known);
+        assert!(note.contains("not known here"));
+        let (lag, _) = kafka_lag(Some(LagSnapshot::default()));
+        assert!(!lag.known, "nothing measured yet");
+        let (lag, _) = kafka_lag(Some(LagSnapshot {
+            measured_at: Some(0),
+            partitions: Vec::new(),
+        }));
+        assert!(lag.known);
+        assert_eq!(
+            lag.measured_at.as_deref(),
+            Some("1970-01-01T00:00:00.000000Z")
+        );
+    }
 
     #[test]
     fn counts_dead_letters_incrementally_and_waits_for_whole_lines() {

@@ -114,3 +114,38 @@ export function query(params) {
   const text = search.toString();
   return text ? `?${text}` : '';
 }
+
+/**
+ * A small bar chart of counts as inline SVG (no inline styles: sizes are SVG attributes, colours
+ * come from app.css). `label` names it for screen readers; `title` (a function of the bar
+ * index) gives each bar a tooltip. The SVG scales to its container's width.
+ */
+export function bars(counts, { width = 120, height = 24, label = '', title, testid = 'sparkline', className = 'spark' } = {}) {
+  const values = counts.map((count) => Number(count) || 0);
+  const max = Math.max(1, ...values);
+  const step = width / Math.max(1, values.length);
+  const gap = step > 3 ? 1 : 0;
+  const svg = s('svg', {
+    class: className, viewBox: `0 0 ${width} ${height}`, preserveAspectRatio: 'none',
+    role: 'img', 'aria-label': label, 'data-testid': testid, 'data-total': values.reduce((a, b) => a + b, 0),
+  });
+  svg.append(s('line', { class: 'spark-base', x1: 0, x2: width, y1: height - 0.5, y2: height - 0.5 }));
+  values.forEach((value, index) => {
+    if (value === 0) return;
+    const barHeight = Math.max(1.5, (value / max) * (height - 1));
+    svg.append(s('rect', {
+      class: 'spark-bar', x: (index * step).toFixed(2), y: (height - barHeight).toFixed(2),
+      width: Math.max(0.5, step - gap).toFixed(2), height: barHeight.toFixed(2),
+    }, title ? s('title', {}, title(index, value)) : null));
+  });
+  return svg;
+}
+
+/** `12.3/s`, `0.05/s`, `0/s`. */
+export function perSecond(value) {
+  const number = Number(value) || 0;
+  if (number === 0) return '0/s';
+  if (number >= 100) return `${Math.round(number).toLocaleString('en-US')}/s`;
+  if (number >= 1) return `${number.toFixed(1)}/s`;
+  return `${number.toFixed(number >= 0.01 ? 2 : 4)}/s`;
+}

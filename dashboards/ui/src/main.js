@@ -9,6 +9,7 @@ import { incidentPage } from './pages/incident.js';
 import { eventsPage } from './pages/events.js';
 import { sqlPage } from './pages/sql.js';
 import { rulesPage } from './pages/rules.js';
+import { rulePage } from './pages/rule.js';
 import { healthPage } from './pages/health.js';
 import { dashboardPage, dashboardsPage } from './pages/dashboard.js';
 
@@ -71,6 +72,7 @@ const routes = [
   [/^\/incidents$/, (main, params) => incidentsPage(main, params)],
   [/^\/events$/, (main, params) => eventsPage(main, params)],
   [/^\/sql$/, (main, params) => sqlPage(main, params)],
+  [/^\/rules\/([^/?]+)$/, (main, params, [id]) => rulePage(main, decodeURIComponent(id))],
   [/^\/rules$/, (main) => rulesPage(main)],
   [/^\/health$/, (main) => healthPage(main)],
   [/^\/dashboards$/, (main) => dashboardsPage(main)],

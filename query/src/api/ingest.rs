@@ -1,6 +1,6 @@
-//! `GET /api/v1/ingest/stats`: ingest health from the manifest, the dead letters and one
-//! aggregate over the last hour of events. See [`crate::ingest_stats`] for what each number
-//! means and where it comes from.
+//! `GET /api/v1/ingest/stats`: ingest health from the manifest, the dead letters, the Kafka
+//! worker's lag (where it runs in this process) and one aggregate over the last hour of
+//! events. See [`crate::ingest_stats`] for what each number means and where it comes from.
 
 use axum::Json;
 use axum::extract::State;
@@ -10,7 +10,7 @@ use super::AppState;
 use super::params::ApiQuery;
 use super::rules::{RULES_TIMEOUT, run_blocking};
 use crate::error::ApiError;
-use crate::ingest_stats::{IngestStats, ServiceStats, manifest_stats};
+use crate::ingest_stats::{IngestStats, kafka_lag, manifest_stats, rfc3339, service_stats};
 use crate::rules::internal;
 use crate::sql::to_rows;
 
@@ -19,7 +19,8 @@ use crate::sql::to_rows;
 #[serde(deny_unknown_fields)]
 pub struct NoParameters {}
 
-const HOUR: i64 = 3_600_000_000;
+const MINUTE: i64 = 60_000_000;
+const HOUR: i64 = 60 * MINUTE;
 
 pub async fn stats(
     State(state): State<AppState>,
@@ -38,28 +39,34 @@ pub async fn stats(
         Ok(stats)
     })
     .await?;
+    let (lag, note) = kafka_lag(
+        state
+            .config()
+            .consumer_lag
+            .as_ref()
+            .map(|lag| lag.snapshot()),
+    );
+    stats.kafka_lag = lag;
+    stats.notes.push(note);
+    let from = now - HOUR;
+    stats.services_from = rfc3339(from);
     if stats.segments > 0 {
+        // One aggregate: events per service and minute of the hour; the rates are sums of it.
+        let query = format!(
+            "SELECT service, CAST((CAST(time AS BIGINT) - {from}) / {MINUTE} AS BIGINT) AS minute, \
+             count(*) AS events FROM events GROUP BY 1, 2"
+        );
         let result = state
             .sql()
-            .query_batches_between(
-                "SELECT service, count(*) AS events FROM events GROUP BY service ORDER BY events DESC, service",
-                now - HOUR,
-                now,
-            )
+            .query_batches_between(&query, from, now)
             .await
             .and_then(|batches| to_rows(&batches))?;
-        stats.services = result
-            .rows
-            .into_iter()
-            .filter_map(|row| {
-                let service = row.first()?.as_str()?.to_string();
-                let events = row.get(1)?.as_u64()?;
-                Some(ServiceStats {
-                    service,
-                    events_last_hour: events,
-                })
-            })
-            .collect();
+        stats.services = service_stats(result.rows.into_iter().filter_map(|row| {
+            let service = row.first()?.as_str()?.to_string();
+            let minute = row.get(1)?.as_i64()?;
+            let events = row.get(2)?.as_u64()?;
+            Some((service, minute, events))
+        }));
     }
     Ok(Json(stats))
 }

@@ -13,6 +13,7 @@ pub mod middleware;
 pub mod openapi;
 pub mod params;
 pub mod routes;
+pub mod rule_hits;
 pub mod rules;
 pub mod timeline;
 pub mod ui;
@@ -22,6 +23,7 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
+use weft_ingest::source::lag::ConsumerLag;
 
 use crate::audit::{AuditConfig, AuditError, AuditLog};
 use crate::auth::{TokenError, TokenVerifier};
@@ -49,6 +51,9 @@ pub struct ApiConfig {
     pub mapping: Vec<PathBuf>,
     /// Values of Sigma placeholders (`[detect] placeholders`).
     pub placeholders: Option<PathBuf>,
+    /// The consumer lag of a Kafka worker running in the same process (`weft run`), shown
+    /// in the ingest stats; `None` where the API runs on its own (`weft serve`).
+    pub consumer_lag: Option<ConsumerLag>,
 }
 
 impl Default for ApiConfig {
@@ -62,6 +67,7 @@ impl Default for ApiConfig {
             rules: Vec::new(),
             mapping: Vec::new(),
             placeholders: None,
+            consumer_lag: None,
         }
     }
 }

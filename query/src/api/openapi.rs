@@ -58,6 +58,8 @@ fn success(spec: &RouteSpec) -> (&'static str, Value) {
         "/api/v1/rules/{id}/backtest" => ("application/json", reference("RuleBacktest")),
         "/api/v1/jobs" => ("application/json", reference("RunList")),
         "/api/v1/jobs/gaps" => ("application/json", reference("GapList")),
+        "/api/v1/jobs/status" => ("application/json", reference("JobStatusList")),
+        "/api/v1/rules/hits" => ("application/json", reference("RuleHits")),
         "/api/v1/ingest/stats" => ("application/json", reference("IngestStats")),
         _ => ("application/json", json!({})),
     }
@@ -262,6 +264,7 @@ pub fn document() -> Value {
         incidents::schemas(),
         rules::schemas(),
         dashboards::schemas(),
+        rules::health_schemas(),
     ] {
         if let (Some(schemas), Value::Object(extra)) =
             (document["components"]["schemas"].as_object_mut(), extra)

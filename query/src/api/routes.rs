@@ -5,7 +5,9 @@
 use axum::routing::{MethodRouter, any, delete, get, post, put};
 
 use super::AppState;
-use super::{alerts, dashboards, events, handlers, incidents, ingest, jobs, rules, timeline, ui};
+use super::{
+    alerts, dashboards, events, handlers, incidents, ingest, jobs, rule_hits, rules, timeline, ui,
+};
 use crate::auth::{Access, Role};
 
 /// An HTTP method the API uses.
@@ -186,6 +188,12 @@ pub const ROUTES: &[RouteSpec] = &[
     },
     RouteSpec {
         method: HttpMethod::Get,
+        path: "/api/v1/rules/hits",
+        access: Access::Role(Role::Viewer),
+        summary: "stored alerts per rule per time bucket, for every rule in one call",
+    },
+    RouteSpec {
+        method: HttpMethod::Get,
         path: "/api/v1/rules/{id}",
         access: Access::Role(Role::Viewer),
         summary: "one rule with its YAML",
@@ -246,6 +254,12 @@ pub const ROUTES: &[RouteSpec] = &[
     },
     RouteSpec {
         method: HttpMethod::Get,
+        path: "/api/v1/jobs/status",
+        access: Access::Role(Role::Viewer),
+        summary: "per scheduled job: latest run, latest success, next due slot, open gaps",
+    },
+    RouteSpec {
+        method: HttpMethod::Get,
         path: "/api/v1/ingest/stats",
         access: Access::Role(Role::Viewer),
         summary: "ingest health: events, segments, freshness, rates, dead letters, Kafka offsets",
@@ -292,6 +306,7 @@ pub(super) fn handler(spec: &RouteSpec) -> MethodRouter<AppState> {
         (HttpMethod::Get, "/api/v1/dashboards/{id}") => get(dashboards::detail),
         (HttpMethod::Get, "/api/v1/dashboards/{id}/panels/{panel}") => get(dashboards::panel),
         (HttpMethod::Get, "/api/v1/rules") => get(rules::list),
+        (HttpMethod::Get, "/api/v1/rules/hits") => get(rule_hits::hits),
         (HttpMethod::Get, "/api/v1/rules/{id}") => get(rules::detail),
         (HttpMethod::Post, "/api/v1/rules") => post(rules::create),
         (HttpMethod::Put, "/api/v1/rules/{id}") => put(rules::update),
@@ -302,6 +317,7 @@ pub(super) fn handler(spec: &RouteSpec) -> MethodRouter<AppState> {
         (HttpMethod::Post, "/api/v1/rules/{id}/backtest") => post(rules::backtest),
         (HttpMethod::Get, "/api/v1/jobs") => get(jobs::runs),
         (HttpMethod::Get, "/api/v1/jobs/gaps") => get(jobs::gaps),
+        (HttpMethod::Get, "/api/v1/jobs/status") => get(jobs::status),
         (HttpMethod::Get, "/api/v1/ingest/stats") => get(ingest::stats),
         // A row without a handler answers 404 rather than panicking at start; the router
         // tests walk every row and would catch it.

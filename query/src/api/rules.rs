@@ -114,7 +114,7 @@ pub(super) async fn run_blocking<T: Send + 'static>(
     })?
 }
 
-fn sources(state: &AppState) -> RuleSources {
+pub(super) fn sources(state: &AppState) -> RuleSources {
     let config = state.config();
     RuleSources {
         data_dir: state.data_dir().to_path_buf(),

@@ -218,6 +218,59 @@ impl Incidents {
         Ok(counts)
     }
 
+    /// Stored alerts per rule (by rule id, or name for rules without an id) and time bucket:
+    /// bucket `i` counts the alerts whose window ends in `[from + i * width, from + (i + 1) *
+    /// width)`, for `buckets` buckets. Only rules with alerts in the range are listed; with
+    /// `rule`, only that rule (by id or name).
+    pub fn alert_buckets(
+        &self,
+        from: i64,
+        width: i64,
+        buckets: usize,
+        rule: Option<&str>,
+    ) -> Result<std::collections::BTreeMap<String, Vec<u64>>, IncidentsError> {
+        let store = self.store();
+        let sql_error = |error| {
+            IncidentsError::Store(IncidentError::Store(weft_correlate::db::DbError::Sql(
+                error,
+            )))
+        };
+        let to = i64::try_from(buckets)
+            .ok()
+            .and_then(|buckets| width.checked_mul(buckets))
+            .and_then(|span| from.checked_add(span))
+            .unwrap_or(i64::MAX);
+        let mut statement = store
+            .connection()
+            .prepare(
+                "SELECT coalesce(rule_id, rule_name), (window_end - ?1) / ?2, count(*) FROM alert \
+                 WHERE window_end >= ?1 AND window_end < ?3 \
+                 AND (?4 IS NULL OR rule_id = ?4 OR rule_name = ?4) GROUP BY 1, 2",
+            )
+            .map_err(sql_error)?;
+        let rows = statement
+            .query_map((from, width, to, rule), |row| {
+                Ok((
+                    row.get::<_, String>(0)?,
+                    row.get::<_, i64>(1)?,
+                    row.get::<_, i64>(2)?,
+                ))
+            })
+            .map_err(sql_error)?;
+        let mut counts = std::collections::BTreeMap::new();
+        for row in rows {
+            let (rule, bucket, count) = row.map_err(sql_error)?;
+            let Ok(bucket) = usize::try_from(bucket) else {
+                continue;
+            };
+            if bucket < buckets {
+                counts.entry(rule).or_insert_with(|| vec![0; buckets])[bucket] +=
+                    u64::try_from(count).unwrap_or(0);
+            }
+        }
+        Ok(counts)
+    }
+
     /// Stored alerts matching `filter`, newest first.
     pub fn alerts(&self, filter: &AlertFilter) -> Result<Vec<StoredAlert>, IncidentsError> {
         Ok(self.store().alerts(filter)?)

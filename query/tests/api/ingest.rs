@@ -1,6 +1,7 @@
 //! `GET /api/v1/ingest/stats` over a small store with a dead letter.
 
 use axum::http::StatusCode;
+use weft_ingest::source::lag::{ConsumerLag, PartitionLag};
 use weft_query::api::ApiConfig;
 use weft_query::auth::Role;
 
@@ -50,5 +51,55 @@ async fn stats_count_events_segments_and_dead_letters() -> anyhow::Result<()> {
         .get("/api/v1/ingest/stats?x=1", viewer)
         .await
         .assert_problem(StatusCode::BAD_REQUEST);
+    Ok(())
+}
+
+#[tokio::test]
+async fn lag_is_shown_only_where_a_worker_measures_it() -> anyhow::Result<()> {
+    let alone = Fixture::with_config(ApiConfig::default(), |dir| {
+        write_events(dir, &platform_events())
+    })?;
+    let stats = alone
+        .get("/api/v1/ingest/stats", Some(alone.token(Role::Viewer)))
+        .await
+        .json();
+    assert_eq!(stats["kafka_lag"]["known"], false);
+    assert!(
+        stats["notes"]
+            .as_array()
+            .is_some_and(|notes| notes.iter().any(|note| note
+                .as_str()
+                .is_some_and(|note| note.contains("lag is not known here")))),
+        "{stats}"
+    );
+    assert!(stats["services_from"].is_string());
+
+    let lag = ConsumerLag::default();
+    lag.publish(
+        1_795_435_200_000_000,
+        vec![PartitionLag {
+            topic: "logs".to_string(),
+            partition: 0,
+            next_offset: 40,
+            high_watermark: 42,
+            lag: 2,
+        }],
+    );
+    let config = ApiConfig {
+        consumer_lag: Some(lag),
+        ..ApiConfig::default()
+    };
+    let beside = Fixture::with_config(config, |dir| write_events(dir, &platform_events()))?;
+    let stats = beside
+        .get("/api/v1/ingest/stats", Some(beside.token(Role::Viewer)))
+        .await
+        .json();
+    assert_eq!(stats["kafka_lag"]["known"], true);
+    assert_eq!(
+        stats["kafka_lag"]["measured_at"],
+        "2026-11-23T12:00:00.000000Z"
+    );
+    assert_eq!(stats["kafka_lag"]["partitions"][0]["lag"], 2);
+    assert_eq!(stats["kafka_lag"]["partitions"][0]["high_watermark"], 42);
     Ok(())
 }

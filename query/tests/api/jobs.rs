@@ -95,3 +95,77 @@ async fn runs_and_gaps_come_from_the_job_history() -> anyhow::Result<()> {
         .assert_problem(StatusCode::UNAUTHORIZED);
     Ok(())
 }
+
+#[tokio::test]
+async fn status_gives_each_jobs_latest_run_success_and_gap_count() -> anyhow::Result<()> {
+    let fixture = Fixture::with_config(ApiConfig::default(), seed_history)?;
+    let viewer = Some(fixture.token(Role::Viewer));
+    let reply = fixture.get("/api/v1/jobs/status", viewer).await;
+    assert_eq!(
+        reply.status,
+        StatusCode::OK,
+        "{}",
+        String::from_utf8_lossy(&reply.body)
+    );
+    let answer = reply.json();
+    let job = &answer["jobs"][0];
+    assert_eq!(job["job_id"], "nightly-rules", "{answer}");
+    assert_eq!(job["kind"], "other");
+    assert_eq!(job["open_gaps"], 1);
+    assert_eq!(job["last_success"]["status"], "succeeded");
+    assert!(job["last_run"]["run_id"].is_i64());
+    assert_eq!(
+        job["next_due"],
+        serde_json::Value::Null,
+        "not a SQL rule: no schedule known here"
+    );
+    fixture
+        .get("/api/v1/jobs/status?x=1", viewer)
+        .await
+        .assert_problem(StatusCode::BAD_REQUEST);
+    Ok(())
+}
+
+/// A SQL rule of the managed directory, every 5 minutes, 2 minutes late.
+const SQL_RULE: &str = "title: Many failed logins from one address
+id: failed-logins-by-address
+level: high
+sql: |
+  SELECT src_ip, count(*) AS count FROM events
+  WHERE outcome = 'failure' GROUP BY src_ip HAVING count(*) >= 20
+schedule: {interval: 5m, lookback: 15m, delay: 2m}
+";
+
+#[tokio::test]
+async fn status_lists_sql_rules_with_their_next_due_slot() -> anyhow::Result<()> {
+    let fixture = Fixture::with_config(ApiConfig::default(), |dir| {
+        let managed = weft_correlate::ruleset::managed_dir(dir);
+        std::fs::create_dir_all(&managed)?;
+        std::fs::write(managed.join("failed-logins-by-address.yml"), SQL_RULE)?;
+        Ok(())
+    })?;
+    let before = chrono::Utc::now();
+    let answer = fixture
+        .get("/api/v1/jobs/status", Some(fixture.token(Role::Viewer)))
+        .await
+        .json();
+    let job = &answer["jobs"][0];
+    assert_eq!(job["job_id"], "failed-logins-by-address", "{answer}");
+    assert_eq!(job["kind"], "sql");
+    assert_eq!(job["interval"], "5m");
+    assert_eq!(job["enabled"], true);
+    assert_eq!(job["last_run"], serde_json::Value::Null, "never run");
+    let due = job["next_due"].as_str().unwrap_or_default();
+    let due = chrono::DateTime::parse_from_rfc3339(due)?;
+    let ahead = due.signed_duration_since(before).num_seconds();
+    assert!(
+        (0..=300).contains(&ahead),
+        "the next slot is due within one interval, not {ahead} s"
+    );
+    assert_eq!(
+        due.timestamp() % 300,
+        120,
+        "slots end on the interval, due 2 minutes later"
+    );
+    Ok(())
+}

@@ -10,6 +10,7 @@ mod ingest;
 mod input;
 mod jobs;
 mod routes;
+mod rule_hits;
 mod rules;
 mod sql;
 mod timeline;

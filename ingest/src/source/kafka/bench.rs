@@ -183,6 +183,7 @@ fn start_worker(
             },
             until_idle: None,
             stop: &stop,
+            lag: Default::default(),
         })
     })
 }

@@ -53,6 +53,7 @@ use self::offsets::PartitionProgress;
 use self::service::ServiceRule;
 use self::worker::Worker;
 use crate::pipeline::{IngestError, IngestOptions, IngestSummary, Ingestor};
+use crate::source::lag::ConsumerLag;
 
 /// How long one poll waits for a message; also the granularity of shutdown and idle checks.
 const POLL_INTERVAL: Duration = Duration::from_millis(100);
@@ -86,6 +87,8 @@ pub struct KafkaRun<'a> {
     pub until_idle: Option<Duration>,
     /// Set by a signal handler: flush, record, leave the group, return.
     pub stop: &'a AtomicBool,
+    /// Where the worker publishes its consumer lag (a default handle when nobody reads it).
+    pub lag: ConsumerLag,
 }
 
 /// The librdkafka configuration of a worker's consumer.
@@ -131,6 +134,7 @@ pub fn run(run: KafkaRun<'_>) -> Result<KafkaSummary, KafkaSourceError> {
         mut ingest,
         until_idle,
         stop,
+        lag,
     } = run;
     if let ServiceRule::Field(field) = &settings.service {
         ingest
@@ -158,6 +162,7 @@ pub fn run(run: KafkaRun<'_>) -> Result<KafkaSummary, KafkaSourceError> {
         parsers: HashMap::new(),
         progress: PartitionProgress::default(),
         metrics: KafkaMetrics::default(),
+        lag,
         fatal: None,
         last_activity: now,
         last_checkpoint: now,

@@ -58,6 +58,7 @@ fn run_worker(data_dir: &Path, brokers: &str, group: &str) -> KafkaSummary {
         },
         until_idle: Some(Duration::from_millis(1500)),
         stop: &stop,
+        lag: Default::default(),
     })
     .expect("worker runs")
 }

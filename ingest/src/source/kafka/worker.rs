@@ -18,6 +18,7 @@ use super::offsets::{Admission, PartitionProgress};
 use crate::config::IngestConfig;
 use crate::parse::{self, ParseContext, Parser};
 use crate::pipeline::{IngestError, Ingestor, RecordOrigin};
+use crate::source::lag::{ConsumerLag, PartitionLag};
 use crate::store::StoreError;
 
 /// Everything a worker holds between polls.
@@ -30,6 +31,8 @@ pub struct Worker {
     pub(super) parsers: HashMap<String, Box<dyn Parser>>,
     pub(super) progress: PartitionProgress,
     pub(super) metrics: KafkaMetrics,
+    /// Where each lag measurement is published for readers in the same process.
+    pub(super) lag: ConsumerLag,
     /// An error a callback met; the poll loop stops with it.
     pub(super) fatal: Option<KafkaSourceError>,
     /// When a message was last read, or the assignment last changed.
@@ -213,7 +216,8 @@ impl Worker {
         Ok(())
     }
 
-    /// Logs the counters when their interval has passed, with fresh lag figures.
+    /// Logs the counters when their interval has passed, with fresh lag figures (also
+    /// published to [`Worker::lag`]).
     pub fn log_metrics_if_due(&mut self, consumer: &BaseConsumer<WorkerContext>, now: Instant) {
         if now.duration_since(self.last_metrics_log) < self.settings.metrics_interval {
             return;
@@ -225,16 +229,25 @@ impl Worker {
             .positions()
             .map(|(topic, partition, next)| (topic.to_string(), partition, next))
             .collect();
+        let mut published = Vec::with_capacity(positions.len());
         for (topic, partition, next) in positions {
             if let Ok((low, high)) =
                 consumer.fetch_watermarks(&topic, partition, Duration::from_millis(500))
             {
-                let lag = high - next.unwrap_or(low).max(low);
-                self.metrics
-                    .lag
-                    .insert(format!("{topic}/{partition}"), lag.max(0));
+                let next_offset = next.unwrap_or(low).max(low);
+                let lag = (high - next_offset).max(0);
+                self.metrics.lag.insert(format!("{topic}/{partition}"), lag);
+                published.push(PartitionLag {
+                    topic,
+                    partition,
+                    next_offset,
+                    high_watermark: high,
+                    lag,
+                });
             }
         }
+        self.lag
+            .publish(chrono::Utc::now().timestamp_micros(), published);
         self.metrics.log();
     }
 }

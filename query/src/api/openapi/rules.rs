@@ -42,6 +42,29 @@ pub(super) fn operation(
                 json!({"type": "string"}),
             ));
         }
+        (HttpMethod::Get, "/api/v1/rules/hits") => {
+            let time = json!({"type": "string", "format": "date-time"});
+            parameters.push(query(
+                "from",
+                "start of the first bucket, RFC 3339 (default: 24 hours before `to`)",
+                time.clone(),
+            ));
+            parameters.push(query(
+                "to",
+                "end of the range, RFC 3339 (default: now); at most 366 days after `from`",
+                time,
+            ));
+            parameters.push(query(
+                "buckets",
+                "equally wide buckets (whole seconds; the last may end after `to`)",
+                json!({"type": "integer", "minimum": 1, "maximum": crate::api::rule_hits::MAX_BUCKETS, "default": crate::api::rule_hits::DEFAULT_BUCKETS}),
+            ));
+            parameters.push(query(
+                "rule",
+                "only this rule, by id or name",
+                json!({"type": "string"}),
+            ));
+        }
         (HttpMethod::Get, "/api/v1/jobs") => {
             parameters.push(query(
                 "job",
@@ -103,8 +126,6 @@ pub(super) fn operation(
 pub(super) fn schemas() -> Value {
     let nullable = json!({"type": ["string", "null"]});
     let strings = json!({"type": "array", "items": {"type": "string"}});
-    let counts =
-        json!({"type": "object", "additionalProperties": {"type": "integer", "minimum": 0}});
     let run = json!({
         "type": "object",
         "required": ["run_id", "job_id", "slot_end", "from", "to", "trigger", "status", "attempt"],
@@ -234,10 +255,58 @@ pub(super) fn schemas() -> Value {
                 "required": ["job_id", "gaps"],
                 "properties": {"job_id": {"type": "string"}, "gaps": {"type": "array", "items": {"$ref": "#/components/schemas/RunRecord"}}}
             }}}
+        }
+    })
+}
+
+/// The schemas of rule hits, job status and ingest stats (a second object: one `json!` of
+/// every schema is too deep for the macro).
+pub(super) fn health_schemas() -> Value {
+    let nullable = json!({"type": ["string", "null"]});
+    let strings = json!({"type": "array", "items": {"type": "string"}});
+    let counts =
+        json!({"type": "object", "additionalProperties": {"type": "integer", "minimum": 0}});
+    json!({
+        "RuleHits": {
+            "type": "object",
+            "required": ["from", "to", "bucket_seconds", "buckets", "rules"],
+            "properties": {
+                "from": {"type": "string", "format": "date-time"},
+                "to": {"type": "string", "format": "date-time", "description": "end of the last bucket"},
+                "bucket_seconds": {"type": "integer", "minimum": 1},
+                "buckets": {"type": "integer", "minimum": 1},
+                "rules": {"type": "array", "description": "rules with alerts in the range, most first", "items": {
+                    "type": "object",
+                    "required": ["rule", "total", "counts"],
+                    "properties": {
+                        "rule": {"type": "string", "description": "the catalogue's id"},
+                        "total": {"type": "integer", "minimum": 0},
+                        "counts": {"type": "array", "items": {"type": "integer", "minimum": 0}, "description": "alerts per bucket, by window end, oldest first"}
+                    }
+                }}
+            }
+        },
+        "JobStatusList": {
+            "type": "object",
+            "required": ["jobs"],
+            "properties": {"jobs": {"type": "array", "items": {
+                "type": "object",
+                "required": ["job_id", "kind", "open_gaps"],
+                "properties": {
+                    "job_id": {"type": "string"},
+                    "kind": {"type": "string", "enum": ["sql", "other"]},
+                    "interval": nullable,
+                    "enabled": {"type": ["boolean", "null"]},
+                    "last_run": {"oneOf": [{"$ref": "#/components/schemas/RunRecord"}, {"type": "null"}]},
+                    "last_success": {"oneOf": [{"$ref": "#/components/schemas/RunRecord"}, {"type": "null"}]},
+                    "next_due": {"type": ["string", "null"], "format": "date-time"},
+                    "open_gaps": {"type": "integer", "minimum": 0}
+                }
+            }}}
         },
         "IngestStats": {
             "type": "object",
-            "required": ["segments", "events", "bytes", "last_5m", "last_1h", "origins", "services", "kafka", "dead_letters", "notes"],
+            "required": ["segments", "events", "bytes", "last_5m", "last_1h", "origins", "services", "kafka", "kafka_lag", "dead_letters", "notes"],
             "properties": {
                 "segments": {"type": "integer"},
                 "events": {"type": "integer"},
@@ -251,10 +320,30 @@ pub(super) fn schemas() -> Value {
                     "type": "object",
                     "properties": {"origin": {"type": "string"}, "segments": {"type": "integer"}, "events": {"type": "integer"}, "last_offset": {"type": "integer"}, "last_published": nullable}
                 }},
+                "services_from": {"type": ["string", "null"], "format": "date-time", "description": "start of the per-minute series"},
                 "services": {"type": "array", "items": {
                     "type": "object",
-                    "properties": {"service": {"type": "string"}, "events_last_hour": {"type": "integer"}}
+                    "properties": {
+                        "service": {"type": "string"},
+                        "events_last_hour": {"type": "integer"},
+                        "events_last_5m": {"type": "integer"},
+                        "events_per_second_last_5m": {"type": "number"},
+                        "events_per_second_last_hour": {"type": "number"},
+                        "per_minute": {"type": "array", "items": {"type": "integer"}, "description": "events per minute of event time over the last hour, oldest first"}
+                    }
                 }},
+                "kafka_lag": {
+                    "type": "object",
+                    "description": "the lag of a Kafka worker in this process (weft run); known is false elsewhere, with a note",
+                    "properties": {
+                        "known": {"type": "boolean"},
+                        "measured_at": {"type": ["string", "null"], "format": "date-time"},
+                        "partitions": {"type": "array", "items": {
+                            "type": "object",
+                            "properties": {"topic": {"type": "string"}, "partition": {"type": "integer"}, "next_offset": {"type": "integer"}, "high_watermark": {"type": "integer"}, "lag": {"type": "integer"}}
+                        }}
+                    }
+                },
                 "kafka": {"type": "array", "items": {
                     "type": "object",
                     "properties": {"topic": {"type": "string"}, "partition": {"type": "integer"}, "next_offset": {"type": "integer"}}

@@ -1,0 +1,288 @@
+//! Incident queue and incident search latency over a large detection store.
+//!
+//! ```text
+//! cargo bench -p weft-query --bench incidents                                # 1M incidents
+//! WEFT_BENCH_INCIDENTS=100000 cargo bench -p weft-query --bench incidents    # a quick run
+//! ```
+//!
+//! The store is written once through weft-correlate's incident store, as the detector writes
+//! it (batches of alerts, each alert with its own user and address, so each opens its own
+//! incident), under `<target>/tmp/incidents-<n>/` (`WEFT_BENCH_INCIDENTS_DIR` puts it
+//! elsewhere), and reused. The first search builds the incident index. Then every case runs
+//! `WEFT_BENCH_INCIDENTS_RUNS` times (200 by default) from one client and from 10 clients at
+//! once, and the p50 and p99 of the latencies are printed, with the matching totals.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use weft_correlate::correlation::Alert;
+use weft_correlate::correlation::alert::alert_id;
+use weft_correlate::incident::{
+    IncidentConfig, IncidentFilter, IncidentSort, IncidentStatus, IncidentStore, Severity,
+};
+use weft_correlate::record::{AlertRecord, AlertSource, Entity};
+use weft_query::incidents::{IncidentQuery, Incidents};
+
+/// 2026-11-01T00:00:00Z.
+const START: i64 = 1_793_491_200_000_000;
+const MINUTE: i64 = 60_000_000;
+const BATCH: u64 = 5_000;
+const LEVELS: [&str; 5] = ["informational", "low", "medium", "high", "critical"];
+const RULES: [(&str, &str, &[&str]); 6] = [
+    (
+        "password_spray",
+        "Password spray",
+        &["attack.credential_access", "attack.t1110.003"],
+    ),
+    (
+        "token_reuse",
+        "Session token reused from a new address",
+        &["attack.defense_evasion", "attack.t1550.001"],
+    ),
+    (
+        "pod_exec",
+        "Interactive exec into a pod",
+        &["attack.execution", "attack.t1609"],
+    ),
+    (
+        "secrets_read",
+        "Secrets read by an unusual identity",
+        &["attack.credential_access", "attack.t1552.007"],
+    ),
+    (
+        "egress",
+        "Unusual egress from a workload",
+        &["attack.exfiltration", "attack.t1041"],
+    ),
+    (
+        "admin_route",
+        "Admin route called by a non-admin",
+        &["attack.privilege_escalation", "attack.t1078"],
+    ),
+];
+const SERVICES: [&str; 8] = [
+    "gateway", "auth", "orders", "payments", "cluster-audit", "cloudtrail", "bastion", "search",
+];
+
+fn env_number(name: &str, default: u64) -> u64 {
+    std::env::var(name)
+        .ok()
+        .and_then(|value| value.parse().ok())
+        .unwrap_or(default)
+}
+
+fn store_dir(incidents: u64) -> PathBuf {
+    std::env::var_os("WEFT_BENCH_INCIDENTS_DIR").map_or_else(
+        || PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!("incidents-{incidents}")),
+        PathBuf::from,
+    )
+}
+
+fn alert(index: u64) -> AlertRecord {
+    let (rule, title, tags) = RULES[(index % RULES.len() as u64) as usize];
+    let end = START + i64::try_from(index).unwrap_or(0) * MINUTE / 10;
+    let user = format!("user-{index}");
+    let address = format!(
+        "10.{}.{}.{}",
+        (index >> 16) & 0xff,
+        (index >> 8) & 0xff,
+        index & 0xff
+    );
+    let alert = Alert {
+        alert_id: alert_id(rule, &user, &format!("e-{index}")),
+        rule_id: Some(format!("{rule}-id")),
+        rule_name: rule.to_string(),
+        title: format!("{title} ({user})"),
+        level: Some(LEVELS[(index * 7 % 5) as usize].to_string()),
+        tags: tags.iter().map(|tag| tag.to_string()).collect(),
+        correlation_type: "event_count".to_string(),
+        group: BTreeMap::new(),
+        window_start: end - MINUTE,
+        window_end: end,
+        event_ids: vec![format!("e-{index}")],
+        event_count: 1,
+    };
+    let services = vec![
+        SERVICES[(index % 8) as usize].to_string(),
+        SERVICES[(index / 8 % 8) as usize].to_string(),
+    ];
+    AlertRecord::new(
+        alert,
+        vec![Entity::new("user", &user), Entity::new("src_ip", &address)],
+        services,
+        AlertSource::Stream,
+    )
+}
+
+fn build_store(dir: &Path, incidents: u64) -> anyhow::Result<()> {
+    let done = dir.join("complete");
+    if done.is_file() {
+        return Ok(());
+    }
+    if dir.exists() {
+        std::fs::remove_dir_all(dir)?;
+    }
+    std::fs::create_dir_all(dir)?;
+    let started = Instant::now();
+    let mut store = IncidentStore::open(dir, &IncidentConfig::default())?;
+    let mut next = 0;
+    while next < incidents {
+        let end = (next + BATCH).min(incidents);
+        let records: Vec<AlertRecord> = (next..end).map(alert).collect();
+        let now = START + i64::try_from(end).unwrap_or(0);
+        let outcome = store.record(&records, now)?;
+        // Some incidents acknowledged or closed, as a working team leaves them.
+        for (offset, id) in outcome.created.iter().enumerate() {
+            let index = next + offset as u64;
+            if index % 10 == 0 {
+                let status = if index % 20 == 0 {
+                    IncidentStatus::Closed
+                } else {
+                    IncidentStatus::Acknowledged
+                };
+                store.set_status(id, status, "dana", now)?;
+            }
+        }
+        next = end;
+        if next % 100_000 == 0 {
+            eprintln!(
+                "  {next} incidents written in {:.0} s",
+                started.elapsed().as_secs_f64()
+            );
+        }
+    }
+    std::fs::write(done, b"")?;
+    eprintln!(
+        "wrote {incidents} incidents in {:.0} s",
+        started.elapsed().as_secs_f64()
+    );
+    Ok(())
+}
+
+struct Case {
+    name: &'static str,
+    query: IncidentQuery,
+}
+
+fn cases(incidents: u64) -> Vec<Case> {
+    let queue = IncidentFilter {
+        statuses: vec![IncidentStatus::Open, IncidentStatus::Acknowledged],
+        limit: Some(50),
+        ..IncidentFilter::default()
+    };
+    let search = |text: String| IncidentQuery {
+        filter: queue.clone(),
+        search: Some(text),
+    };
+    vec![
+        Case {
+            name: "queue: open + acknowledged, by severity, first 50",
+            query: IncidentQuery {
+                filter: queue.clone(),
+                search: None,
+            },
+        },
+        Case {
+            name: "queue: >= high, by last seen, page 3",
+            query: IncidentQuery {
+                filter: IncidentFilter {
+                    min_severity: Some(Severity::High),
+                    sort: IncidentSort::LastSeen,
+                    offset: 100,
+                    ..queue.clone()
+                },
+                search: None,
+            },
+        },
+        Case {
+            name: "search: one user (entity:user-N)",
+            query: search(format!("entity:user-{}", incidents / 2 + 1)),
+        },
+        Case {
+            name: "search: a technique (1 in 6)",
+            query: search("technique:t1609".to_string()),
+        },
+        Case {
+            name: "search: words in titles (1 in 6)",
+            query: search("spray".to_string()),
+        },
+        Case {
+            name: "search: rule and service (1 in 48)",
+            query: search("rule:pod_exec AND service:payments".to_string()),
+        },
+    ]
+}
+
+fn percentile(sorted: &[Duration], fraction: f64) -> Duration {
+    if sorted.is_empty() {
+        return Duration::ZERO;
+    }
+    let index = ((sorted.len() as f64 - 1.0) * fraction).round() as usize;
+    sorted[index.min(sorted.len() - 1)]
+}
+
+fn millis(duration: Duration) -> String {
+    format!("{:.1} ms", duration.as_secs_f64() * 1_000.0)
+}
+
+fn main() -> anyhow::Result<()> {
+    // `cargo bench --no-run` builds this; `cargo test --benches` runs it with `--bench` absent.
+    if !std::env::args().any(|argument| argument == "--bench") {
+        return Ok(());
+    }
+    let incidents = env_number("WEFT_BENCH_INCIDENTS", 1_000_000);
+    let runs = env_number("WEFT_BENCH_INCIDENTS_RUNS", 200);
+    let dir = store_dir(incidents);
+    build_store(&dir, incidents)?;
+    let store = Arc::new(Incidents::open(&dir)?);
+    let started = Instant::now();
+    store.index().refresh(&IncidentStore::open(&dir, &IncidentConfig::default())?)?;
+    eprintln!(
+        "incident index ready in {:.1} s",
+        started.elapsed().as_secs_f64()
+    );
+    println!("| case ({incidents} incidents) | matching | 1 client p50 / p99 | 10 clients p50 / p99 |");
+    println!("| --- | --- | --- | --- |");
+    for case in cases(incidents) {
+        let total = store.list(&case.query)?.total;
+        let mut one = Vec::new();
+        for _ in 0..runs {
+            let started = Instant::now();
+            std::hint::black_box(store.list(&case.query)?);
+            one.push(started.elapsed());
+        }
+        one.sort();
+        let mut handles = Vec::new();
+        for _ in 0..10 {
+            let store = Arc::clone(&store);
+            let query = case.query.clone();
+            handles.push(std::thread::spawn(move || {
+                let mut timings = Vec::new();
+                for _ in 0..runs / 10 + 1 {
+                    let started = Instant::now();
+                    if store.list(&query).is_err() {
+                        break;
+                    }
+                    timings.push(started.elapsed());
+                }
+                timings
+            }));
+        }
+        let mut ten: Vec<Duration> = handles
+            .into_iter()
+            .flat_map(|handle| handle.join().unwrap_or_default())
+            .collect();
+        ten.sort();
+        println!(
+            "| {} | {total} | {} / {} | {} / {} |",
+            case.name,
+            millis(percentile(&one, 0.5)),
+            millis(percentile(&one, 0.99)),
+            millis(percentile(&ten, 0.5)),
+            millis(percentile(&ten, 0.99)),
+        );
+    }
+    Ok(())
+}
