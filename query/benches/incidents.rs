@@ -63,7 +63,14 @@ const RULES: [(&str, &str, &[&str]); 6] = [
     ),
 ];
 const SERVICES: [&str; 8] = [
-    "gateway", "auth", "orders", "payments", "cluster-audit", "cloudtrail", "bastion", "search",
+    "gateway",
+    "auth",
+    "orders",
+    "payments",
+    "cluster-audit",
+    "cloudtrail",
+    "bastion",
+    "search",
 ];
 
 fn env_number(name: &str, default: u64) -> u64 {
@@ -136,8 +143,8 @@ fn build_store(dir: &Path, incidents: u64) -> anyhow::Result<()> {
         // Some incidents acknowledged or closed, as a working team leaves them.
         for (offset, id) in outcome.created.iter().enumerate() {
             let index = next + offset as u64;
-            if index % 10 == 0 {
-                let status = if index % 20 == 0 {
+            if index.is_multiple_of(10) {
+                let status = if index.is_multiple_of(20) {
                     IncidentStatus::Closed
                 } else {
                     IncidentStatus::Acknowledged
@@ -146,7 +153,7 @@ fn build_store(dir: &Path, incidents: u64) -> anyhow::Result<()> {
             }
         }
         next = end;
-        if next % 100_000 == 0 {
+        if next.is_multiple_of(100_000) {
             eprintln!(
                 "  {next} incidents written in {:.0} s",
                 started.elapsed().as_secs_f64()
@@ -238,12 +245,16 @@ fn main() -> anyhow::Result<()> {
     build_store(&dir, incidents)?;
     let store = Arc::new(Incidents::open(&dir)?);
     let started = Instant::now();
-    store.index().refresh(&IncidentStore::open(&dir, &IncidentConfig::default())?)?;
+    store
+        .index()
+        .refresh(&IncidentStore::open(&dir, &IncidentConfig::default())?)?;
     eprintln!(
         "incident index ready in {:.1} s",
         started.elapsed().as_secs_f64()
     );
-    println!("| case ({incidents} incidents) | matching | 1 client p50 / p99 | 10 clients p50 / p99 |");
+    println!(
+        "| case ({incidents} incidents) | matching | 1 client p50 / p99 | 10 clients p50 / p99 |"
+    );
     println!("| --- | --- | --- | --- |");
     for case in cases(incidents) {
         let total = store.list(&case.query)?.total;

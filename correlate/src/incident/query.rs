@@ -134,6 +134,25 @@ impl IncidentStore {
         Ok(summaries)
     }
 
+    /// The incidents whose ids are `ids`, in that order; ids the store does not hold are left
+    /// out.
+    pub fn summaries(&self, ids: &[String]) -> Result<Vec<IncidentSummary>, IncidentError> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let marks = vec!["?"; ids.len()].join(", ");
+        let sql = format!("SELECT {SUMMARY_COLUMNS} FROM incident WHERE id IN ({marks})");
+        let mut statement = self.connection.prepare(&sql)?;
+        let rows = statement.query_map(params_from_iter(ids.iter()), summary_row)?;
+        let mut found = std::collections::HashMap::with_capacity(ids.len());
+        for row in rows {
+            let mut summary = decode_summary(row?)?;
+            self.fill_summary(&mut summary)?;
+            found.insert(summary.id.clone(), summary);
+        }
+        Ok(ids.iter().filter_map(|id| found.remove(id)).collect())
+    }
+
     /// How many incidents match `filter`, ignoring its limit and offset.
     pub fn count(&self, filter: &IncidentFilter) -> Result<u64, IncidentError> {
         let (conditions, values) = incident_conditions(filter);

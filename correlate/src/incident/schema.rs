@@ -91,6 +91,7 @@ CREATE INDEX IF NOT EXISTS incident_by_status ON incident (status, severity, las
 CREATE INDEX IF NOT EXISTS incident_by_last_seen ON incident (last_seen);
 CREATE INDEX IF NOT EXISTS incident_by_assignee ON incident (assignee);
 CREATE INDEX IF NOT EXISTS incident_by_merged_into ON incident (merged_into);
+CREATE INDEX IF NOT EXISTS incident_by_updated ON incident (updated);
 CREATE TABLE IF NOT EXISTS incident_entity (
     incident_id TEXT NOT NULL,
     kind TEXT NOT NULL,

@@ -14,9 +14,13 @@
 //!
 //! Words without a field search `id`, `title`, `entity`, `service`, `rule`, `tactic`,
 //! `technique` and `comment`; several words must all match.
+//!
+//! Four fast fields are not searched but sort and filter a page of results without reading
+//! the store: `severity_rank` (0 informational to 4 critical), `last_seen` and `created`
+//! (UTC microseconds) and `seq` (the store's row number: creation order).
 
 use tantivy::schema::{
-    Field, IndexRecordOption, STORED, STRING, Schema, TextFieldIndexing, TextOptions,
+    FAST, Field, INDEXED, IndexRecordOption, STORED, STRING, Schema, TextFieldIndexing, TextOptions,
 };
 use tantivy::{Index, TantivyDocument};
 use weft_correlate::incident::IncidentDetail;
@@ -41,7 +45,17 @@ pub struct IncidentFields {
     pub tactic: Field,
     pub technique: Field,
     pub comment: Field,
+    pub severity_rank: Field,
+    pub last_seen: Field,
+    pub created: Field,
+    pub seq: Field,
 }
+
+/// Names of the fast fields.
+pub const SEVERITY_RANK: &str = "severity_rank";
+pub const LAST_SEEN: &str = "last_seen";
+pub const CREATED: &str = "created";
+pub const SEQ: &str = "seq";
 
 impl IncidentFields {
     pub fn new() -> IncidentFields {
@@ -67,6 +81,10 @@ impl IncidentFields {
         let tactic = builder.add_text_field("tactic", keyword.clone());
         let technique = builder.add_text_field("technique", keyword);
         let comment = builder.add_text_field("comment", words);
+        let severity_rank = builder.add_u64_field(SEVERITY_RANK, FAST | INDEXED);
+        let last_seen = builder.add_i64_field(LAST_SEEN, FAST);
+        let created = builder.add_i64_field(CREATED, FAST);
+        let seq = builder.add_u64_field(SEQ, FAST);
         IncidentFields {
             schema: builder.build(),
             id,
@@ -80,6 +98,10 @@ impl IncidentFields {
             tactic,
             technique,
             comment,
+            severity_rank,
+            last_seen,
+            created,
+            seq,
         }
     }
 
@@ -97,10 +119,17 @@ impl IncidentFields {
         ]
     }
 
-    /// The document of one incident.
-    pub fn document(&self, incident: &IncidentDetail) -> TantivyDocument {
+    /// The document of one incident; `seq` is its row number in the store.
+    pub fn document(&self, incident: &IncidentDetail, seq: u64) -> TantivyDocument {
         let summary = &incident.summary;
         let mut document = TantivyDocument::default();
+        document.add_u64(
+            self.severity_rank,
+            u64::try_from(summary.severity.rank()).unwrap_or(0),
+        );
+        document.add_i64(self.last_seen, summary.last_seen);
+        document.add_i64(self.created, summary.created);
+        document.add_u64(self.seq, seq);
         document.add_text(self.id, &summary.id);
         document.add_text(self.title, &summary.title);
         document.add_text(self.status, summary.status.as_str());

@@ -17,20 +17,29 @@ use std::path::{Path, PathBuf};
 use std::sync::{Mutex, PoisonError};
 
 use serde::{Deserialize, Serialize};
-use tantivy::collector::DocSetCollector;
-use tantivy::query::QueryParser;
-use tantivy::schema::{Term, Value};
-use tantivy::{Index, IndexWriter, ReloadPolicy, TantivyDocument, TantivyError};
-use weft_correlate::incident::{IncidentConfig, IncidentError, IncidentStore};
+use std::ops::Bound;
 
-use super::fields::{IncidentFields, register_tokenizers};
+use tantivy::collector::{Count, DocSetCollector, TopDocs};
+use tantivy::columnar::Column;
+use tantivy::query::{BooleanQuery, Occur, Query, QueryClone, QueryParser, RangeQuery, TermQuery};
+use tantivy::schema::{Field, IndexRecordOption, Term, Value};
+use tantivy::{
+    DocAddress, DocId, Index, IndexReader, IndexWriter, ReloadPolicy, Searcher, SegmentReader,
+    TantivyDocument, TantivyError,
+};
+use weft_correlate::incident::{
+    IncidentConfig, IncidentCounts, IncidentError, IncidentFilter, IncidentSort, IncidentStatus,
+    IncidentStore, Severity,
+};
+
+use super::fields::{CREATED, IncidentFields, LAST_SEEN, SEQ, SEVERITY_RANK, register_tokenizers};
 
 /// The index directory inside the data directory.
 pub const INDEX_DIR: &str = "incidents.idx";
 /// Longest query text accepted, in bytes.
 pub const MAX_QUERY_BYTES: usize = 4 * 1024;
 /// The version of the index layout; an index written with another one is rebuilt.
-const LAYOUT_VERSION: u32 = 1;
+const LAYOUT_VERSION: u32 = 2;
 /// Memory the index writer may use before it flushes (tantivy's minimum is 15 MB).
 const WRITER_MEMORY_BYTES: usize = 20_000_000;
 
@@ -71,8 +80,7 @@ pub struct StoreMark {
 }
 
 impl StoreMark {
-    /// The store's current mark. Cheap: each part is an indexed `max()`, except `updated`, a
-    /// scan of the incident rows.
+    /// The store's current mark. Cheap: each part is an indexed `max()`.
     pub fn of(store: &IncidentStore) -> Result<StoreMark, IncidentError> {
         let mark = store
             .connection()
@@ -116,8 +124,44 @@ pub enum Refresh {
 pub struct IncidentIndex {
     path: PathBuf,
     fields: IncidentFields,
-    /// Serializes this process's refreshes and searches.
-    lock: Mutex<()>,
+    /// Serializes this process's refreshes and holds the open index with its reader and the
+    /// mark it is up to date with, so that searches neither reopen it nor wait for each other.
+    lock: Mutex<Option<IndexSnapshot>>,
+}
+
+/// The index as this process has it open, up to date with the store as of `mark`.
+#[derive(Clone)]
+pub struct IndexSnapshot {
+    index: Index,
+    reader: IndexReader,
+    mark: StoreMark,
+    /// `meta.json` as this process last wrote or read it: when it changes under us (another
+    /// process committed, or someone removed or damaged the index), the index is opened again.
+    meta: Option<MetaStamp>,
+}
+
+/// The size and modification time of `meta.json`.
+type MetaStamp = (u64, std::time::SystemTime);
+
+fn meta_stamp(path: &Path) -> Option<MetaStamp> {
+    let metadata = std::fs::metadata(path.join("meta.json")).ok()?;
+    Some((metadata.len(), metadata.modified().ok()?))
+}
+
+impl std::fmt::Debug for IndexSnapshot {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        formatter
+            .debug_struct("IndexSnapshot")
+            .field("mark", &self.mark)
+            .finish_non_exhaustive()
+    }
+}
+
+/// One page of a search, in the order asked for, and how many incidents match in all.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SearchPage {
+    pub ids: Vec<String>,
+    pub total: u64,
 }
 
 impl IncidentIndex {
@@ -126,7 +170,7 @@ impl IncidentIndex {
         IncidentIndex {
             path: data_dir.join(INDEX_DIR),
             fields: IncidentFields::new(),
-            lock: Mutex::new(()),
+            lock: Mutex::new(None),
         }
     }
 
@@ -138,35 +182,43 @@ impl IncidentIndex {
     /// The ids of the incidents matching `text` (tantivy query syntax), after bringing the
     /// index up to date with `store`.
     pub fn search(&self, store: &IncidentStore, text: &str) -> Result<HashSet<String>, IndexError> {
-        if text.len() > MAX_QUERY_BYTES {
-            return Err(IndexError::Query(format!(
-                "the query is {} bytes; keep it under {MAX_QUERY_BYTES}",
-                text.len()
-            )));
-        }
-        let _guard = self.lock.lock().unwrap_or_else(PoisonError::into_inner);
-        let index = match self.refreshed(store) {
-            Ok((index, _)) => index,
+        let snapshot = self.snapshot(store)?;
+        self.matching_ids(&snapshot, text)
+    }
+
+    /// The index brought up to date with `store`, to search without holding the store: a
+    /// damaged index is rebuilt. Cheap when nothing changed (the store's mark is compared
+    /// with the one the open index holds).
+    pub fn snapshot(&self, store: &IncidentStore) -> Result<IndexSnapshot, IndexError> {
+        let mut opened = self.lock.lock().unwrap_or_else(PoisonError::into_inner);
+        match self.refreshed(&mut opened, store) {
+            Ok((snapshot, _)) => Ok(snapshot),
             Err(IndexError::Tantivy { error, .. }) if !is_lock_busy(&error) => {
                 tracing::warn!(path = %self.path.display(), %error, "rebuilding the damaged incident index");
-                self.rebuild_locked(store)?.0
+                *opened = None;
+                let (snapshot, _) = self.rebuild_locked(store)?;
+                *opened = Some(snapshot.clone());
+                Ok(snapshot)
             }
-            Err(error) => return Err(error),
-        };
-        self.matching_ids(&index, text)
+            Err(error) => Err(error),
+        }
     }
 
     /// Brings the index up to date with `store`: re-indexes the incidents changed since the
     /// last refresh, or rebuilds it when it is missing, damaged or from another version.
     pub fn refresh(&self, store: &IncidentStore) -> Result<Refresh, IndexError> {
-        let _guard = self.lock.lock().unwrap_or_else(PoisonError::into_inner);
-        self.refreshed(store).map(|(_, refresh)| refresh)
+        let mut opened = self.lock.lock().unwrap_or_else(PoisonError::into_inner);
+        self.refreshed(&mut opened, store)
+            .map(|(_, refresh)| refresh)
     }
 
     /// Rebuilds the index from `store`, whatever its state; returns how many incidents it holds.
     pub fn rebuild(&self, store: &IncidentStore) -> Result<usize, IndexError> {
-        let _guard = self.lock.lock().unwrap_or_else(PoisonError::into_inner);
-        self.rebuild_locked(store).map(|(_, count)| count)
+        let mut opened = self.lock.lock().unwrap_or_else(PoisonError::into_inner);
+        *opened = None;
+        let (snapshot, count) = self.rebuild_locked(store)?;
+        *opened = Some(snapshot);
+        Ok(count)
     }
 
     fn tantivy_error(&self) -> impl Fn(TantivyError) -> IndexError + '_ {
@@ -176,29 +228,63 @@ impl IncidentIndex {
         }
     }
 
-    fn refreshed(&self, store: &IncidentStore) -> Result<(Index, Refresh), IndexError> {
-        let Some((index, indexed)) = self.open_existing() else {
-            return self
-                .rebuild_locked(store)
-                .map(|(index, count)| (index, Refresh::Rebuilt(count)));
+    fn reader(&self, index: &Index) -> Result<IndexReader, IndexError> {
+        index
+            .reader_builder()
+            .reload_policy(ReloadPolicy::Manual)
+            .try_into()
+            .map_err(self.tantivy_error())
+    }
+
+    fn refreshed(
+        &self,
+        opened: &mut Option<IndexSnapshot>,
+        store: &IncidentStore,
+    ) -> Result<(IndexSnapshot, Refresh), IndexError> {
+        let meta = meta_stamp(&self.path);
+        if opened
+            .as_ref()
+            .is_some_and(|snapshot| snapshot.meta != meta || meta.is_none())
+        {
+            *opened = None;
+        }
+        if opened.is_none()
+            && let Some((index, mark)) = self.open_existing()
+        {
+            let reader = self.reader(&index)?;
+            *opened = Some(IndexSnapshot {
+                index,
+                reader,
+                mark,
+                meta,
+            });
+        }
+        let Some(snapshot) = opened.as_mut() else {
+            let (snapshot, count) = self.rebuild_locked(store)?;
+            *opened = Some(snapshot.clone());
+            return Ok((snapshot, Refresh::Rebuilt(count)));
         };
         let current = StoreMark::of(store)?;
-        if current == indexed {
-            return Ok((index, Refresh::Fresh));
+        if current == snapshot.mark {
+            return Ok((snapshot.clone(), Refresh::Fresh));
         }
-        let changed = changed_since(store, &indexed)?;
-        let writer = self.writer(&index)?;
+        let changed = changed_since(store, &snapshot.mark)?;
+        let writer = self.writer(&snapshot.index)?;
         for id in &changed {
             writer.delete_term(Term::from_field_text(self.fields.id, id));
             if let Some(incident) = store.get(id)? {
+                let seq = seq_of(store, id)?;
                 writer
-                    .add_document(self.fields.document(&incident))
+                    .add_document(self.fields.document(&incident, seq))
                     .map_err(self.tantivy_error())?;
             }
         }
         self.commit(writer, &current)?;
+        snapshot.reader.reload().map_err(self.tantivy_error())?;
+        snapshot.mark = current;
+        snapshot.meta = meta_stamp(&self.path);
         tracing::debug!(changed = changed.len(), "refreshed the incident index");
-        Ok((index, Refresh::Updated(changed.len())))
+        Ok((snapshot.clone(), Refresh::Updated(changed.len())))
     }
 
     /// The index on disk and the store mark it holds, if it opens, has this layout and a mark.
@@ -229,7 +315,7 @@ impl IncidentIndex {
     }
 
     /// Deletes whatever is in the index directory and indexes every incident of `store`.
-    fn rebuild_locked(&self, store: &IncidentStore) -> Result<(Index, usize), IndexError> {
+    fn rebuild_locked(&self, store: &IncidentStore) -> Result<(IndexSnapshot, usize), IndexError> {
         let io_error = |action| {
             move |error| IndexError::Io {
                 action,
@@ -250,17 +336,26 @@ impl IncidentIndex {
         let ids = all_ids(store)?;
         let writer = self.writer(&index)?;
         let mut count = 0;
-        for id in &ids {
+        for (seq, id) in &ids {
             if let Some(incident) = store.get(id)? {
                 writer
-                    .add_document(self.fields.document(&incident))
+                    .add_document(self.fields.document(&incident, *seq))
                     .map_err(self.tantivy_error())?;
                 count += 1;
             }
         }
         self.commit(writer, &mark)?;
         tracing::info!(path = %self.path.display(), incidents = count, "built the incident index");
-        Ok((index, count))
+        let reader = self.reader(&index)?;
+        Ok((
+            IndexSnapshot {
+                index,
+                reader,
+                mark,
+                meta: meta_stamp(&self.path),
+            },
+            count,
+        ))
     }
 
     fn writer(&self, index: &Index) -> Result<IndexWriter, IndexError> {
@@ -281,32 +376,222 @@ impl IncidentIndex {
         writer.wait_merging_threads().map_err(self.tantivy_error())
     }
 
-    fn matching_ids(&self, index: &Index, text: &str) -> Result<HashSet<String>, IndexError> {
+    fn parse(&self, index: &Index, text: &str) -> Result<Box<dyn Query>, IndexError> {
+        if text.len() > MAX_QUERY_BYTES {
+            return Err(IndexError::Query(format!(
+                "the query is {} bytes; keep it under {MAX_QUERY_BYTES}",
+                text.len()
+            )));
+        }
         let mut parser = QueryParser::for_index(index, self.fields.default_fields());
         parser.set_conjunction_by_default();
-        let query = parser
+        parser
             .parse_query(text)
-            .map_err(|error| IndexError::Query(error.to_string()))?;
-        let reader = index
-            .reader_builder()
-            .reload_policy(ReloadPolicy::Manual)
-            .try_into()
-            .map_err(self.tantivy_error())?;
-        let searcher = reader.searcher();
+            .map_err(|error| IndexError::Query(error.to_string()))
+    }
+
+    fn matching_ids(
+        &self,
+        snapshot: &IndexSnapshot,
+        text: &str,
+    ) -> Result<HashSet<String>, IndexError> {
+        let query = self.parse(&snapshot.index, text)?;
+        let searcher = snapshot.reader.searcher();
         let addresses = searcher
             .search(&query, &DocSetCollector)
             .map_err(self.tantivy_error())?;
         let mut ids = HashSet::with_capacity(addresses.len());
         for address in addresses {
-            let document: TantivyDocument = searcher.doc(address).map_err(self.tantivy_error())?;
-            if let Some(id) = document
-                .get_first(self.fields.id)
-                .and_then(|value| value.as_str())
-            {
-                ids.insert(id.to_string());
+            ids.insert(self.stored_id(&searcher, address)?);
+        }
+        ids.remove("");
+        Ok(ids)
+    }
+
+    fn stored_id(&self, searcher: &Searcher, address: DocAddress) -> Result<String, IndexError> {
+        let document: TantivyDocument = searcher.doc(address).map_err(self.tantivy_error())?;
+        Ok(document
+            .get_first(self.fields.id)
+            .and_then(|value| value.as_str())
+            .unwrap_or_default()
+            .to_string())
+    }
+
+    /// `text` with the filters of `filter` that the index holds: statuses (every one but
+    /// merged when none), least severity, assignee, entity and service (whole values, any
+    /// case). `None` when the filter has one it does not hold (a title substring).
+    fn filtered(
+        &self,
+        snapshot: &IndexSnapshot,
+        text: &str,
+        filter: &IncidentFilter,
+    ) -> Result<Option<BooleanQuery>, IndexError> {
+        if filter.text.as_deref().is_some_and(|text| !text.is_empty()) {
+            return Ok(None);
+        }
+        let keyword = |field: Field, value: &str| -> Box<dyn Query> {
+            Box::new(TermQuery::new(
+                Term::from_field_text(field, &value.to_lowercase()),
+                IndexRecordOption::Basic,
+            ))
+        };
+        let mut clauses: Vec<(Occur, Box<dyn Query>)> =
+            vec![(Occur::Must, self.parse(&snapshot.index, text)?)];
+        if filter.statuses.is_empty() {
+            clauses.push((Occur::MustNot, keyword(self.fields.status, "merged")));
+        } else {
+            let statuses = filter
+                .statuses
+                .iter()
+                .map(|status| (Occur::Should, keyword(self.fields.status, status.as_str())))
+                .collect();
+            clauses.push((Occur::Must, Box::new(BooleanQuery::new(statuses))));
+        }
+        if let Some(severity) = filter.min_severity {
+            let rank = u64::try_from(severity.rank()).unwrap_or(0);
+            clauses.push((
+                Occur::Must,
+                Box::new(RangeQuery::new(
+                    Bound::Included(Term::from_field_u64(self.fields.severity_rank, rank)),
+                    Bound::Unbounded,
+                )),
+            ));
+        }
+        if let Some(assignee) = &filter.assignee {
+            clauses.push((Occur::Must, keyword(self.fields.assignee, assignee)));
+        }
+        if let Some(entity) = &filter.entity {
+            let value = format!("{}:{}", entity.kind, entity.value);
+            clauses.push((Occur::Must, keyword(self.fields.entity, &value)));
+        }
+        if let Some(service) = &filter.service {
+            clauses.push((Occur::Must, keyword(self.fields.service, service)));
+        }
+        Ok(Some(BooleanQuery::new(clauses)))
+    }
+
+    /// One page of the incidents matching `text` and `filter`, in the filter's order (ties by
+    /// creation order, as the store lists them), from the index alone. `None` when the filter
+    /// holds something only the store can apply.
+    pub fn page(
+        &self,
+        snapshot: &IndexSnapshot,
+        text: &str,
+        filter: &IncidentFilter,
+    ) -> Result<Option<SearchPage>, IndexError> {
+        let Some(limit) = filter.limit else {
+            return Ok(None);
+        };
+        let Some(query) = self.filtered(snapshot, text, filter)? else {
+            return Ok(None);
+        };
+        let offset = usize::try_from(filter.offset).unwrap_or(usize::MAX);
+        let wanted = offset.saturating_add(usize::try_from(limit).unwrap_or(usize::MAX));
+        let searcher = snapshot.reader.searcher();
+        let sort = filter.sort;
+        let ascending = filter.ascending;
+        let top = TopDocs::with_limit(wanted.max(1)).order_by(move |segment: &SegmentReader| {
+            let fast = segment.fast_fields();
+            let rank = fast.u64(SEVERITY_RANK).ok();
+            let last_seen = fast.i64(LAST_SEEN).ok();
+            let created = fast.i64(CREATED).ok();
+            let seq = fast.u64(SEQ).ok();
+            move |doc: DocId| {
+                let signed = |column: &Option<Column<u64>>| {
+                    column
+                        .as_ref()
+                        .and_then(|column| column.first(doc))
+                        .map_or(0, |value| i64::try_from(value).unwrap_or(i64::MAX))
+                };
+                let time = |column: &Option<Column<i64>>| {
+                    column
+                        .as_ref()
+                        .and_then(|column| column.first(doc))
+                        .unwrap_or(0)
+                };
+                let key = match sort {
+                    IncidentSort::Severity => (signed(&rank), time(&last_seen), signed(&seq)),
+                    IncidentSort::LastSeen => (time(&last_seen), 0, signed(&seq)),
+                    IncidentSort::Created => (time(&created), 0, signed(&seq)),
+                };
+                if ascending {
+                    (
+                        key.0.saturating_neg(),
+                        key.1.saturating_neg(),
+                        key.2.saturating_neg(),
+                    )
+                } else {
+                    key
+                }
+            }
+        });
+        let (total, top) = searcher
+            .search(&query, &(Count, top))
+            .map_err(self.tantivy_error())?;
+        let ids = if wanted == 0 {
+            Vec::new()
+        } else {
+            top.into_iter()
+                .skip(offset)
+                .map(|(_, address)| self.stored_id(&searcher, address))
+                .collect::<Result<Vec<_>, _>>()?
+        };
+        Ok(Some(SearchPage {
+            ids,
+            total: u64::try_from(total).unwrap_or(u64::MAX),
+        }))
+    }
+
+    /// How many incidents match `text` and `filter` (its statuses aside) per status and per
+    /// severity, from the index alone; `None` as for [`Self::page`].
+    pub fn counts(
+        &self,
+        snapshot: &IndexSnapshot,
+        text: &str,
+        filter: &IncidentFilter,
+    ) -> Result<Option<IncidentCounts>, IndexError> {
+        let every_status = IncidentFilter {
+            statuses: Vec::new(),
+            ..filter.clone()
+        };
+        let Some(base) = self.filtered(snapshot, text, &every_status)? else {
+            return Ok(None);
+        };
+        let searcher = snapshot.reader.searcher();
+        let mut counts = IncidentCounts::default();
+        for status in [
+            IncidentStatus::Open,
+            IncidentStatus::Acknowledged,
+            IncidentStatus::Closed,
+        ] {
+            for severity in Severity::ALL {
+                let rank = u64::try_from(severity.rank()).unwrap_or(0);
+                let query = BooleanQuery::new(vec![
+                    (Occur::Must, base.box_clone()),
+                    (
+                        Occur::Must,
+                        Box::new(TermQuery::new(
+                            Term::from_field_text(self.fields.status, status.as_str()),
+                            IndexRecordOption::Basic,
+                        )),
+                    ),
+                    (
+                        Occur::Must,
+                        Box::new(TermQuery::new(
+                            Term::from_field_u64(self.fields.severity_rank, rank),
+                            IndexRecordOption::Basic,
+                        )),
+                    ),
+                ]);
+                let count = searcher
+                    .search(&query, &Count)
+                    .map_err(self.tantivy_error())?;
+                if count > 0 {
+                    counts.add(status, severity, u64::try_from(count).unwrap_or(u64::MAX));
+                }
             }
         }
-        Ok(ids)
+        Ok(Some(counts))
     }
 }
 
@@ -322,17 +607,37 @@ fn is_lock_busy(error: &TantivyError) -> bool {
     matches!(error, TantivyError::LockFailure(..))
 }
 
-fn all_ids(store: &IncidentStore) -> Result<Vec<String>, IncidentError> {
+fn all_ids(store: &IncidentStore) -> Result<Vec<(u64, String)>, IncidentError> {
     let mut statement = store
         .connection()
-        .prepare("SELECT id FROM incident ORDER BY seq")
+        .prepare("SELECT seq, id FROM incident ORDER BY seq")
         .map_err(IncidentError::from)?;
     let ids = statement
-        .query_map([], |row| row.get::<_, String>(0))
+        .query_map([], |row| {
+            Ok((
+                u64::try_from(row.get::<_, i64>(0)?).unwrap_or(0),
+                row.get::<_, String>(1)?,
+            ))
+        })
         .map_err(IncidentError::from)?
         .collect::<Result<Vec<_>, _>>()
         .map_err(IncidentError::from)?;
     Ok(ids)
+}
+
+/// The row number of incident `id` (0 when it has none).
+fn seq_of(store: &IncidentStore, id: &str) -> Result<u64, IncidentError> {
+    let seq: Option<i64> = store
+        .connection()
+        .prepare_cached("SELECT seq FROM incident WHERE id = ?1")
+        .and_then(|mut statement| {
+            statement
+                .query_map([id], |row| row.get::<_, i64>(0))?
+                .next()
+                .transpose()
+        })
+        .map_err(IncidentError::from)?;
+    Ok(seq.and_then(|seq| u64::try_from(seq).ok()).unwrap_or(0))
 }
 
 /// The incidents that changed since `mark`: new or updated ones, those that received alerts,

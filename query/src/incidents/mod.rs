@@ -82,15 +82,26 @@ impl Incidents {
         self.store.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    /// Incidents matching `query`, in its order and page, with the total.
+    /// Incidents matching `query`, in its order and page, with the total. With a search, the
+    /// index filters, sorts and pages (the store is held only to bring the index up to date
+    /// and to read the page's incidents), unless the filter has a title substring or no limit.
     pub fn list(&self, query: &IncidentQuery) -> Result<IncidentPage, IncidentsError> {
-        let store = self.store();
         let search = query.search.as_deref().map(str::trim).unwrap_or_default();
         if search.is_empty() {
+            let store = self.store();
             let total = store.count(&query.filter)?;
             let incidents = store.list(&query.filter)?;
             return Ok(IncidentPage { incidents, total });
         }
+        let snapshot = self.index.snapshot(&self.store())?;
+        if let Some(page) = self.index.page(&snapshot, search, &query.filter)? {
+            let incidents = self.store().summaries(&page.ids)?;
+            return Ok(IncidentPage {
+                incidents,
+                total: page.total,
+            });
+        }
+        let store = self.store();
         let ids = self.index.search(&store, search)?;
         let unpaged = IncidentFilter {
             limit: None,
@@ -114,11 +125,15 @@ impl Incidents {
     /// How many incidents match `query` (its statuses, order and page aside) per status and
     /// per severity.
     pub fn counts(&self, query: &IncidentQuery) -> Result<IncidentCounts, IncidentsError> {
-        let store = self.store();
         let search = query.search.as_deref().map(str::trim).unwrap_or_default();
         if search.is_empty() {
-            return Ok(store.counts(&query.filter)?);
+            return Ok(self.store().counts(&query.filter)?);
         }
+        let snapshot = self.index.snapshot(&self.store())?;
+        if let Some(counts) = self.index.counts(&snapshot, search, &query.filter)? {
+            return Ok(counts);
+        }
+        let store = self.store();
         let ids = self.index.search(&store, search)?;
         let unpaged = IncidentFilter {
             statuses: Vec::new(),
