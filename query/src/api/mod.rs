@@ -23,7 +23,8 @@ use axum::Router;
 use axum::extract::DefaultBodyLimit;
 
 use crate::audit::{AuditConfig, AuditError, AuditLog};
-use crate::auth::{TokenError, TokenVerifier};
+use crate::auth::jwt::JwksError;
+use crate::auth::{Authenticator, JwtVerifier, OidcSettings, TokenError, TokenVerifier};
 use crate::incidents::Incidents;
 use crate::ingest_stats::DeadLetterTally;
 use crate::metrics::Metrics;
@@ -48,6 +49,8 @@ pub struct ApiConfig {
     pub mapping: Vec<PathBuf>,
     /// Values of Sigma placeholders (`[detect] placeholders`).
     pub placeholders: Option<PathBuf>,
+    /// OpenID Connect bearer tokens (`[api.oidc]`); `None`: only weft's own tokens.
+    pub oidc: Option<OidcSettings>,
 }
 
 impl Default for ApiConfig {
@@ -61,6 +64,7 @@ impl Default for ApiConfig {
             rules: Vec::new(),
             mapping: Vec::new(),
             placeholders: None,
+            oidc: None,
         }
     }
 }
@@ -70,6 +74,8 @@ impl Default for ApiConfig {
 pub enum StartError {
     #[error("reading the API tokens: {0}")]
     Tokens(#[from] TokenError),
+    #[error("[api.oidc]: {0}")]
+    Oidc(#[from] JwksError),
     #[error("opening the events directory under {path}: {error}")]
     Events {
         path: PathBuf,
@@ -85,7 +91,7 @@ pub enum StartError {
 struct Inner {
     data_dir: PathBuf,
     config: ApiConfig,
-    tokens: TokenVerifier,
+    auth: Authenticator,
     sql: SqlEngine,
     search: EventSearch,
     incidents: Incidents,
@@ -102,12 +108,14 @@ pub struct AppState {
 }
 
 impl AppState {
-    /// Opens the API's view of `data_dir`: its tokens, its event store (for SQL, search, and
+    /// Opens the API's view of `data_dir`: its tokens (and the OIDC key set, when configured:
+    /// a key set file that cannot be read stops the start), its event store (for SQL, search, and
     /// the audit trail, whose writer thread starts here; opening the store for it also
     /// rebuilds any missing search index, see `weft_ingest::store::recover`), and its
     /// detection store (incidents and alerts; created empty if the detector has not run yet).
     pub fn open(data_dir: &Path, config: ApiConfig) -> Result<AppState, StartError> {
         let tokens = TokenVerifier::open(data_dir)?;
+        let jwt = config.oidc.clone().map(JwtVerifier::start).transpose()?;
         let sql = SqlEngine::new(data_dir, config.sql).map_err(|error| StartError::Events {
             path: data_dir.to_path_buf(),
             error,
@@ -120,7 +128,7 @@ impl AppState {
             inner: Arc::new(Inner {
                 data_dir: data_dir.to_path_buf(),
                 config,
-                tokens,
+                auth: Authenticator::new(tokens, jwt),
                 sql,
                 search: EventSearch::new(data_dir),
                 incidents,
@@ -140,8 +148,13 @@ impl AppState {
         &self.inner.config
     }
 
+    /// weft's tokens and, when configured, the OIDC verifier.
+    pub fn auth(&self) -> &Authenticator {
+        &self.inner.auth
+    }
+
     pub fn tokens(&self) -> &TokenVerifier {
-        &self.inner.tokens
+        self.inner.auth.tokens()
     }
 
     pub fn sql(&self) -> &SqlEngine {

@@ -8,6 +8,7 @@ mod incidents;
 mod ingest;
 mod input;
 mod jobs;
+mod oidc;
 mod routes;
 mod rules;
 mod sql;
