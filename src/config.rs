@@ -11,6 +11,7 @@ use serde::Deserialize;
 use weft_correlate::config::DetectConfig;
 use weft_ingest::config::IngestConfig;
 use weft_ingest::source::kafka::config::KafkaConfig;
+use weft_query::ApiSection;
 
 /// The configuration `weft init` writes: every section, documented, with its defaults.
 pub const DEFAULT_CONFIG: &str = include_str!("weft.default.toml");
@@ -34,6 +35,9 @@ pub struct WeftConfig {
     /// Detection: rules, jobs, incidents, outputs (`weft run`).
     #[serde(default)]
     pub detect: DetectConfig,
+    /// The analyst API (`weft serve`, `weft run`): OpenID Connect bearer tokens.
+    #[serde(default)]
+    pub api: ApiSection,
 }
 
 impl WeftConfig {
@@ -56,6 +60,10 @@ impl WeftConfig {
         config
             .ingest
             .validate()
+            .with_context(|| format!("invalid configuration in {}", path.display()))?;
+        config
+            .api
+            .build()
             .with_context(|| format!("invalid configuration in {}", path.display()))?;
         Ok(config)
     }
@@ -86,5 +94,36 @@ mod tests {
             .outputs
             .build()
             .expect("no outputs, nothing to check");
+        assert!(config.api.oidc.is_none(), "OIDC is off by default");
+    }
+
+    /// The commented `[api.oidc]` example of the template, uncommented, is a valid section.
+    #[test]
+    fn the_documented_oidc_example_is_valid() {
+        let start = DEFAULT_CONFIG
+            .find("# [api.oidc]")
+            .expect("the template documents [api.oidc]");
+        let example: String = DEFAULT_CONFIG[start..]
+            .lines()
+            .take_while(|line| line.starts_with('#'))
+            .filter_map(|line| line.strip_prefix("# "))
+            .map(|line| format!("{line}\n"))
+            .collect();
+        let config: WeftConfig = toml::from_str(&example)
+            .unwrap_or_else(|error| panic!("the example parses: {error}\n{example}"));
+        let oidc = config
+            .api
+            .build()
+            .expect("the example is valid")
+            .expect("the example configures OIDC");
+        assert_eq!(oidc.claims.roles.len(), 2);
+    }
+
+    #[test]
+    fn unknown_api_keys_are_refused() {
+        let typo =
+            "[api.oidc]\nissuer = \"i\"\naudience = \"weft\"\njwks = \"k.json\"\nrole = \"x\"\n";
+        assert!(toml::from_str::<WeftConfig>(typo).is_err());
+        assert!(toml::from_str::<WeftConfig>("[api]\noidc_issuer = \"i\"\n").is_err());
     }
 }

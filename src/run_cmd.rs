@@ -30,7 +30,7 @@ use weft_ingest::source::lag::ConsumerLag;
 use weft_ingest::store::FlushPolicy;
 use weft_query::jobs::SqlJobs;
 use weft_query::sql::SqlLimits;
-use weft_query::{ApiConfig, ServeConfig};
+use weft_query::{ApiConfig, ApiSection, ServeConfig};
 
 use crate::alert_kafka::KafkaAlertSink;
 use crate::config::WeftConfig;
@@ -122,7 +122,7 @@ pub fn run(args: RunArgs, config: WeftConfig) -> anyhow::Result<ExitCode> {
                 insecure_no_tls: false,
                 api: ApiConfig {
                     consumer_lag: kafka.then(|| lag.clone()),
-                    ..api_config(&detect)
+                    ..api_config(&detect, &config.api)?
                 },
             };
             let stop = Arc::clone(&stop);
@@ -191,15 +191,16 @@ pub fn run(args: RunArgs, config: WeftConfig) -> anyhow::Result<ExitCode> {
     })
 }
 
-/// The API's configuration with the detection side's rule paths (rules created through the
-/// API are checked against them).
-pub fn api_config(detect: &DetectConfig) -> ApiConfig {
-    ApiConfig {
+/// The API's configuration: `[api]` (OIDC bearer tokens), with the detection side's rule
+/// paths (rules created through the API are checked against them).
+pub fn api_config(detect: &DetectConfig, api: &ApiSection) -> anyhow::Result<ApiConfig> {
+    Ok(ApiConfig {
         rules: detect.rules.clone(),
         mapping: detect.mapping.clone(),
         placeholders: detect.placeholders.clone(),
+        oidc: api.build().context("invalid [api] configuration")?,
         ..ApiConfig::default()
-    }
+    })
 }
 
 /// What identifies the state of the managed rules: every file of `<data_dir>/rules/` with

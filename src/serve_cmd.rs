@@ -40,7 +40,7 @@ pub fn run(args: ServeArgs, config: WeftConfig) -> anyhow::Result<ExitCode> {
         tls_cert: args.tls_cert,
         tls_key: args.tls_key,
         insecure_no_tls: args.insecure_no_tls,
-        api: crate::run_cmd::api_config(&config.detect),
+        api: crate::run_cmd::api_config(&config.detect, &config.api)?,
     })
     .with_context(|| format!("cannot serve the API on {listen}"))?;
     Ok(ExitCode::SUCCESS)

@@ -13,7 +13,9 @@
 //! Invariants:
 //! - every route is listed in one table ([`api::routes::ROUTES`]) with its minimum role, and a
 //!   request reaches a handler only through a row that admits it (deny by default);
-//! - tokens are stored only as SHA-256 hashes ([`auth::token`]);
+//! - tokens are stored only as SHA-256 hashes ([`auth::token`]); OpenID Connect JWTs are
+//!   accepted only when `[api.oidc]` is configured, signed by a key of its key set with an
+//!   asymmetric algorithm, and carrying a claim that grants a weft role ([`auth::jwt`]);
 //! - SQL is one read-only query with a timeout, a memory pool and a row limit;
 //! - event search reads only the indexes of segments in its time range, and from Parquet only
 //!   the rows it returns;
@@ -23,6 +25,7 @@
 pub mod api;
 pub mod audit;
 pub mod auth;
+pub mod config;
 pub mod error;
 pub mod incidents;
 pub mod ingest_stats;
@@ -37,6 +40,7 @@ pub mod sql;
 
 pub use api::{ApiConfig, AppState, StartError, app};
 pub use auth::{Role, create_token, list_tokens, revoke_token};
+pub use config::ApiSection;
 pub use error::ApiError;
 pub use serve::{ServeConfig, ServeError, serve};
 

@@ -2,9 +2,9 @@
 //!
 //! `edge` (outermost, every request, routed or not): the per-address rate limit, secure
 //! headers, metrics and the audit record. `authorize` (after routing): looks the route up in
-//! the route table, authenticates the bearer token, checks the role, applies the per-token
-//! rate limit. Deny by default: a request reaches a handler only through a table row that
-//! admits it.
+//! the route table, authenticates the bearer token (weft's own, or an OIDC JWT), checks the
+//! role, applies the per-token rate limit. Deny by default: a request reaches a handler only
+//! through a table row that admits it.
 
 use std::net::SocketAddr;
 use std::time::Instant;
@@ -78,7 +78,10 @@ pub async fn authorize(
         }
         Access::Role(required) => required,
     };
-    let principal = bearer(request.headers()).and_then(|token| state.tokens().verify(token));
+    let principal = match bearer(request.headers()) {
+        Some(token) => state.auth().authenticate(token).await,
+        None => None,
+    };
     let Some(principal) = principal else {
         state
             .metrics()

@@ -26,7 +26,8 @@ use axum::extract::DefaultBodyLimit;
 use weft_ingest::source::lag::ConsumerLag;
 
 use crate::audit::{AuditConfig, AuditError, AuditLog};
-use crate::auth::{TokenError, TokenVerifier};
+use crate::auth::jwt::JwksError;
+use crate::auth::{Authenticator, JwtVerifier, OidcSettings, TokenError, TokenVerifier};
 use crate::incidents::Incidents;
 use crate::ingest_stats::DeadLetterTally;
 use crate::metrics::Metrics;
@@ -54,6 +55,8 @@ pub struct ApiConfig {
     /// The consumer lag of a Kafka worker running in the same process (`weft run`), shown
     /// in the ingest stats; `None` where the API runs on its own (`weft serve`).
     pub consumer_lag: Option<ConsumerLag>,
+    /// OpenID Connect bearer tokens (`[api.oidc]`); `None`: only weft's own tokens.
+    pub oidc: Option<OidcSettings>,
 }
 
 impl Default for ApiConfig {
@@ -68,6 +71,7 @@ impl Default for ApiConfig {
             mapping: Vec::new(),
             placeholders: None,
             consumer_lag: None,
+            oidc: None,
         }
     }
 }
@@ -77,6 +81,8 @@ impl Default for ApiConfig {
 pub enum StartError {
     #[error("reading the API tokens: {0}")]
     Tokens(#[from] TokenError),
+    #[error("[api.oidc]: {0}")]
+    Oidc(#[from] JwksError),
     #[error("opening the events directory under {path}: {error}")]
     Events {
         path: PathBuf,
@@ -92,7 +98,7 @@ pub enum StartError {
 struct Inner {
     data_dir: PathBuf,
     config: ApiConfig,
-    tokens: TokenVerifier,
+    auth: Authenticator,
     sql: SqlEngine,
     search: EventSearch,
     incidents: Incidents,
@@ -109,12 +115,14 @@ pub struct AppState {
 }
 
 impl AppState {
-    /// Opens the API's view of `data_dir`: its tokens, its event store (for SQL, search, and
+    /// Opens the API's view of `data_dir`: its tokens (and the OIDC key set, when configured:
+    /// a key set file that cannot be read stops the start), its event store (for SQL, search, and
     /// the audit trail, whose writer thread starts here; opening the store for it also
     /// rebuilds any missing search index, see `weft_ingest::store::recover`), and its
     /// detection store (incidents and alerts; created empty if the detector has not run yet).
     pub fn open(data_dir: &Path, config: ApiConfig) -> Result<AppState, StartError> {
         let tokens = TokenVerifier::open(data_dir)?;
+        let jwt = config.oidc.clone().map(JwtVerifier::start).transpose()?;
         let sql = SqlEngine::new(data_dir, config.sql).map_err(|error| StartError::Events {
             path: data_dir.to_path_buf(),
             error,
@@ -127,7 +135,7 @@ impl AppState {
             inner: Arc::new(Inner {
                 data_dir: data_dir.to_path_buf(),
                 config,
-                tokens,
+                auth: Authenticator::new(tokens, jwt),
                 sql,
                 search: EventSearch::new(data_dir),
                 incidents,
@@ -147,8 +155,13 @@ impl AppState {
         &self.inner.config
     }
 
+    /// weft's tokens and, when configured, the OIDC verifier.
+    pub fn auth(&self) -> &Authenticator {
+        &self.inner.auth
+    }
+
     pub fn tokens(&self) -> &TokenVerifier {
-        &self.inner.tokens
+        self.inner.auth.tokens()
     }
 
     pub fn sql(&self) -> &SqlEngine {

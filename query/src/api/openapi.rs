@@ -292,7 +292,11 @@ fn base_document() -> Value {
         },
         "paths": paths,
         "components": {
-            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
+            "securitySchemes": {"bearer": {
+                "type": "http",
+                "scheme": "bearer",
+                "description": "a weft API token, or, when the operator configured [api.oidc], a JWT of their OpenID Connect provider whose role claim grants a weft role"
+            }},
             "schemas": {
                 "Problem": {
                     "type": "object",

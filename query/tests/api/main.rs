@@ -9,6 +9,7 @@ mod incidents;
 mod ingest;
 mod input;
 mod jobs;
+mod oidc;
 mod routes;
 mod rule_hits;
 mod rules;
