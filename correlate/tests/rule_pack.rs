@@ -273,6 +273,12 @@ fn every_rule_loads_carries_metadata_and_passes_its_test_events() {
     assert!(!files.is_empty(), "no rule files under {}", root.display());
     let mut tested = 0usize;
     for file in &files {
+        // Scheduled SQL rules need the query engine: tests/sql_rules.rs runs them.
+        if std::fs::read_to_string(file)
+            .is_ok_and(|text| text.lines().any(|line| line.starts_with("sql:")))
+        {
+            continue;
+        }
         let tests_dir = file.with_extension("tests");
         let expected_path = tests_dir.join("expected.toml");
         let Ok(text) = std::fs::read_to_string(&expected_path) else {

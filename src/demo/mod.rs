@@ -28,6 +28,7 @@ use std::time::{Duration, Instant};
 use anyhow::Context;
 use clap::Args;
 use weft_correlate::config::DetectConfig;
+use weft_correlate::correlation::backtest::TimeRange;
 use weft_ingest::pipeline::{IngestOptions, Ingestor, Input};
 use weft_ingest::store::FlushPolicy;
 use weft_query::{ApiConfig, Role, ServeConfig};
@@ -118,7 +119,8 @@ pub fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
     // The history loads while the API answers: its incidents appear when it is detected.
     let log_dir = data_dir.join("demo-logs");
     let mut simulation = Simulation::new(args.seed, args.scale);
-    let mut logs = if log_dir.exists() {
+    let fresh = !log_dir.exists();
+    let mut logs = if !fresh {
         eprintln!(
             "{} already holds a demo; continuing it (remove the directory for a new one)",
             data_dir.display()
@@ -130,11 +132,28 @@ pub fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
         generate_history(&mut simulation, start, end, &log_dir, args.hours)?
     };
     let report = service.step(true).context("detection failed")?;
+    let mut alerts = report.alerts;
+    let mut created = report.incidents_created.len();
+    if fresh {
+        // The scheduled SQL rules run over the whole history once, as a backfill would; from
+        // then on the scheduler runs them as their slots come due.
+        for rule in &rules.sql {
+            let range = TimeRange {
+                from: Some(start),
+                to: Some(end),
+            };
+            let (_, report) = service.backfill(&rule.id, range).with_context(|| {
+                format!("cannot run the scheduled rule {} over the history", rule.id)
+            })?;
+            alerts += report.alerts;
+            created += report.incidents_created.len();
+        }
+    }
     eprintln!(
         "history ready after {:.1} s: {} alert(s), {} new incident(s), {} incident(s) in all",
         started.elapsed().as_secs_f64(),
-        report.alerts,
-        report.incidents_created.len(),
+        alerts,
+        created,
         service.incidents().count(&Default::default()).unwrap_or(0)
     );
 
