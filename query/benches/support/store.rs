@@ -373,7 +373,6 @@ pub fn build_store(dir: &Path, rows: u64) -> anyhow::Result<()> {
     Ok(())
 }
 
-
 /// The median of `runs` timings of `case`, with what its last run returned.
 pub fn measure<T>(
     runs: u64,
