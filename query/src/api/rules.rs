@@ -215,7 +215,7 @@ pub async fn detail(
     let sources = sources(&state);
     let detail = run_blocking(RULES_TIMEOUT, move || {
         let rule = entry_of(&load_catalogue(&state, &sources)?, &id)?;
-        let yaml = std::fs::read_to_string(&rule.path)
+        let yaml = std::fs::read_to_string(&rule.file)
             .map_err(|error| internal("reading a rule", error))?;
         Ok(RuleDetail { rule, yaml })
     })
