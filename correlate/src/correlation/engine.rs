@@ -363,6 +363,24 @@ impl Correlator {
         let Source::Rule(rule) = signal.source else {
             return;
         };
+        if let [class] = self.state.classes.as_mut_slice() {
+            // One class (no rule waits longer than the default): no bookkeeping per class.
+            if signal.key.time < class.frontier {
+                let frontier = class.frontier;
+                self.record_late(&signal, frontier);
+                return;
+            }
+            self.observe_progress(signal.key.partition, signal.key.time);
+            if !self.set.is_correlated(rule) {
+                return;
+            }
+            self.state.sequence += 1;
+            let sequence = self.state.sequence;
+            let class = &mut self.state.classes[0];
+            class.pending.push(Pending { signal, sequence });
+            self.state.metrics.pending_signals = class.pending.len() as u64;
+            return;
+        }
         let consumers = self.set.consumers_of(rule);
         let mut late_at: Option<i64> = None;
         let mut targets: Vec<usize> = Vec::new();
@@ -388,13 +406,7 @@ impl Correlator {
             }
         }
         if let Some(frontier) = late_at {
-            self.state.metrics.late_signals += 1;
-            self.state.late.push(LateSignal {
-                source: signal.source,
-                key: signal.key,
-                event_id: signal.evidence.ids().first().cloned().unwrap_or_default(),
-                frontier,
-            });
+            self.record_late(&signal, frontier);
             if targets.is_empty() {
                 return;
             }
@@ -417,6 +429,16 @@ impl Correlator {
             .pending
             .push(Pending { signal, sequence });
         self.count_pending();
+    }
+
+    fn record_late(&mut self, signal: &Signal, frontier: i64) {
+        self.state.metrics.late_signals += 1;
+        self.state.late.push(LateSignal {
+            source: signal.source,
+            key: signal.key,
+            event_id: signal.evidence.ids().first().cloned().unwrap_or_default(),
+            frontier,
+        });
     }
 
     fn count_pending(&mut self) {
