@@ -14,6 +14,7 @@ mod demo;
 mod incidents_cmd;
 mod ingest_cmd;
 mod jobs_cmd;
+mod rule_pack;
 mod rules_cmd;
 mod run_cmd;
 mod serve_cmd;

@@ -87,6 +87,13 @@ pub fn run(args: RunArgs, config: WeftConfig) -> anyhow::Result<ExitCode> {
     if !args.mapping.is_empty() {
         detect.mapping = args.mapping.clone();
     }
+    if crate::rule_pack::apply_default(&mut detect, &data_dir)? {
+        eprintln!(
+            "no [detect] rules configured: detecting with weft's built-in rule pack ({} files in {})",
+            crate::rule_pack::RULE_PACK.len(),
+            data_dir.join(crate::rule_pack::DIR).display()
+        );
+    }
     ingest_files(&args, &config, &data_dir)?;
     let (mut service, rules) = open_service(&detect, &data_dir)?;
 
@@ -241,7 +248,9 @@ pub fn open_service(
         eprintln!("warning: {warning}");
     }
     if detect.rules.is_empty() && rules.sigma_count() + rules.sql.len() == 0 {
-        eprintln!("warning: no rules configured ([detect] rules or --rules): nothing is detected");
+        eprintln!(
+            "warning: no rules configured ([detect] rules or --rules, builtin_pack = false): nothing is detected until rules are created through the API"
+        );
     }
     let mut outputs = detect.outputs.build().context("invalid [detect.outputs]")?;
     for kafka in outputs.kafka.clone() {

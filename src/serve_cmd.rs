@@ -33,6 +33,9 @@ pub fn run(args: ServeArgs, config: WeftConfig) -> anyhow::Result<ExitCode> {
     let data_dir = config.data_dir(args.data_dir);
     std::fs::create_dir_all(&data_dir)
         .with_context(|| format!("cannot create the data directory {}", data_dir.display()))?;
+    // The rule catalogue lists what `weft run` over this directory detects with.
+    let mut detect = config.detect.clone();
+    crate::rule_pack::apply_default(&mut detect, &data_dir)?;
     let listen = args.listen;
     weft_query::serve::serve_blocking(ServeConfig {
         data_dir,
@@ -40,7 +43,7 @@ pub fn run(args: ServeArgs, config: WeftConfig) -> anyhow::Result<ExitCode> {
         tls_cert: args.tls_cert,
         tls_key: args.tls_key,
         insecure_no_tls: args.insecure_no_tls,
-        api: crate::run_cmd::api_config(&config.detect, &config.api)?,
+        api: crate::run_cmd::api_config(&detect, &config.api)?,
     })
     .with_context(|| format!("cannot serve the API on {listen}"))?;
     Ok(ExitCode::SUCCESS)

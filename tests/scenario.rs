@@ -190,6 +190,44 @@ fn one_attack_chain_across_four_services_is_one_incident() {
     assert_eq!(assert_one_attack_incident(&data_dir), id);
 }
 
+/// Without `--rules` or `[detect] rules`, `weft run` detects with the built-in pack: the
+/// same incident as with the checkout's `rules/`.
+#[test]
+fn without_configured_rules_the_built_in_pack_detects_the_chain() {
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let data_dir = dir.path().join("data");
+    let output = Command::new(env!("CARGO_BIN_EXE_weft"))
+        .current_dir(dir.path())
+        .args(["run", "--once", "--json", "--data-dir"])
+        .arg(&data_dir)
+        .args(SERVICES.iter().map(|file| fixture(file)))
+        .output()
+        .expect("the weft binary runs");
+    assert!(output.status.success(), "{output:?}");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("built-in rule pack"), "{stderr}");
+    assert!(data_dir.join("builtin-rules/mapping.toml").exists());
+    let first = report(&output);
+    assert_eq!(first["alerts"], 6, "{first}");
+    assert_one_attack_incident(&data_dir);
+
+    // Turned off, nothing is detected (and it says so).
+    let off = dir.path().join("off.toml");
+    std::fs::write(&off, "[detect]\nbuiltin_pack = false\n").expect("config written");
+    let other = dir.path().join("other");
+    let output = Command::new(env!("CARGO_BIN_EXE_weft"))
+        .arg("--config")
+        .arg(&off)
+        .args(["run", "--once", "--json", "--data-dir"])
+        .arg(&other)
+        .args(SERVICES.iter().map(|file| fixture(file)))
+        .output()
+        .expect("the weft binary runs");
+    assert!(output.status.success(), "{output:?}");
+    assert!(String::from_utf8_lossy(&output.stderr).contains("nothing is detected"));
+    assert_eq!(report(&output)["alerts"], 0);
+}
+
 #[test]
 fn a_restart_in_the_middle_of_the_scenario_still_yields_one_incident() {
     let dir = tempfile::tempdir().expect("temporary directory");

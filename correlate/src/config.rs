@@ -37,8 +37,13 @@ use crate::schedule::SchedulerConfig;
 #[serde(deny_unknown_fields, default)]
 pub struct DetectConfig {
     /// Rule files or directories (recursively, `*.yml`/`*.yaml`): Sigma rules, correlation
-    /// rules, weft sequences and SQL rules. Empty: nothing is detected.
+    /// rules, weft sequences and SQL rules. Empty: weft's built-in pack (unless
+    /// `builtin_pack = false`).
     pub rules: Vec<PathBuf>,
+    /// With no `rules`, load weft's built-in rule pack (written to
+    /// `<data_dir>/builtin-rules/` at start). `false`: without `rules`, nothing is detected
+    /// but rules created through the API.
+    pub builtin_pack: bool,
     /// Extra Sigma field mappings (TOML), applied over the default one; the rule pack needs
     /// `rules/mapping.toml`.
     pub mapping: Vec<PathBuf>,
@@ -66,6 +71,7 @@ impl Default for DetectConfig {
     fn default() -> Self {
         DetectConfig {
             rules: Vec::new(),
+            builtin_pack: true,
             mapping: Vec::new(),
             placeholders: None,
             poll_interval: HumanDuration(std::time::Duration::from_secs(2)),

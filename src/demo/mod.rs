@@ -14,7 +14,6 @@ mod logs;
 mod operations;
 mod platform;
 mod rng;
-mod rule_pack;
 mod simulation;
 
 use std::io::Write;
@@ -38,6 +37,8 @@ use self::logs::{LogDir, Service};
 use self::simulation::Simulation;
 
 const HOUR: i64 = 3_600_000_000;
+/// Where the demo keeps its copy of the rule pack, under the data directory.
+const DEMO_RULES: &str = "demo-rules";
 /// How long the API may take to start listening.
 const API_START: Duration = Duration::from_secs(60);
 
@@ -94,7 +95,7 @@ pub fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
     std::fs::create_dir_all(data_dir)
         .with_context(|| format!("cannot create the data directory {}", data_dir.display()))?;
 
-    let pack = rule_pack::write(data_dir)?;
+    let pack = crate::rule_pack::write(&data_dir.join(DEMO_RULES))?;
     let detect = DetectConfig {
         rules: vec![pack.rules.clone()],
         mapping: vec![pack.mapping.clone()],
