@@ -78,7 +78,10 @@ mod tests {
         let config: WeftConfig = toml::from_str(DEFAULT_CONFIG).expect("the template parses");
         config.ingest.validate().expect("valid ingest section");
         assert_eq!(config.data_dir(None), PathBuf::from("weft-data"));
-        assert!(config.detect.rules.is_empty(), "the built-in pack by default");
+        assert!(
+            config.detect.rules.is_empty(),
+            "the built-in pack by default"
+        );
         assert!(config.detect.builtin_pack);
         config
             .detect

@@ -381,3 +381,93 @@ fn check_reports_sql_rules_and_refuses_a_write() {
     );
     assert!(text.contains("1 loaded, 1 refused"), "{text}");
 }
+
+/// A service map and an egress allowlist as weft policies: only the calls and destinations no
+/// line allows match; events without both fields are not judged.
+#[test]
+fn policies_match_what_their_allowlist_does_not_allow() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let policy = dir.path().join("policies.yml");
+    fs::write(
+        &policy,
+        "title: Service calls outside the service map
+id: 0f3b8f0e-6a43-4c1e-9f61-2b7d3c1e5a10
+level: high
+policy:
+    from: caller
+    to: service
+    allow:
+        - gateway -> auth
+        - gateway -> orders
+        - orders -> payments
+        - '* -> metrics'
+---
+title: Egress outside the allowed ranges
+id: 3c9d2a71-8f4e-4b0a-a1d2-6e5f7c8b9a01
+level: medium
+policy:
+    where:
+        direction: egress
+    from: service
+    to: dst_ip
+    allow:
+        - '* -> 10.0.0.0/8'
+        - payments -> 203.0.113.0/24
+",
+    )
+    .expect("write policies");
+    let check = run(weft().args(["rules", "check"]).arg(&policy));
+    assert!(check.status.success(), "{check:?}");
+    assert!(String::from_utf8_lossy(&check.stdout).contains("2 loaded, 0 refused"));
+
+    let events = dir.path().join("events.json");
+    fs::write(
+        &events,
+        concat!(
+            // 0-4: calls; 2 breaks the service map; 4 names no caller.
+            "{\"time\":\"2026-11-23T10:00:00Z\",\"service\":\"auth\",\"caller\":\"gateway\"}\n",
+            "{\"time\":\"2026-11-23T10:00:01Z\",\"service\":\"payments\",\"caller\":\"orders\"}\n",
+            "{\"time\":\"2026-11-23T10:00:02Z\",\"service\":\"payments\",\"caller\":\"gateway\"}\n",
+            "{\"time\":\"2026-11-23T10:00:03Z\",\"service\":\"metrics\",\"caller\":\"billing\"}\n",
+            "{\"time\":\"2026-11-23T10:00:04Z\",\"service\":\"auth\"}\n",
+            // 5-8: egress; 6 and 8 leave the allowed ranges.
+            "{\"time\":\"2026-11-23T10:00:05Z\",\"service\":\"payments\",\"direction\":\"egress\",\"destination\":{\"ip\":\"203.0.113.9\"}}\n",
+            "{\"time\":\"2026-11-23T10:00:06Z\",\"service\":\"orders\",\"direction\":\"egress\",\"destination\":{\"ip\":\"203.0.113.9\"}}\n",
+            "{\"time\":\"2026-11-23T10:00:07Z\",\"service\":\"orders\",\"direction\":\"egress\",\"destination\":{\"ip\":\"10.1.2.3\"}}\n",
+            "{\"time\":\"2026-11-23T10:00:08Z\",\"service\":\"payments\",\"direction\":\"egress\",\"destination\":{\"ip\":\"198.51.100.7\"}}\n",
+        ),
+    )
+    .expect("write events");
+    let output = run(weft()
+        .args(["rules", "test", "--json", "--format", "json", "--rules"])
+        .arg(&policy)
+        .arg("--events")
+        .arg(&events));
+    assert!(output.status.success(), "{output:?}");
+    let mut matches: Vec<(u64, String)> = json_lines(&output)
+        .iter()
+        .map(|line| {
+            (
+                line["event_index"].as_u64().expect("event_index"),
+                line["rule_id"].as_str().expect("rule_id").to_string(),
+            )
+        })
+        .collect();
+    matches.sort();
+    let map = "0f3b8f0e-6a43-4c1e-9f61-2b7d3c1e5a10".to_string();
+    let egress = "3c9d2a71-8f4e-4b0a-a1d2-6e5f7c8b9a01".to_string();
+    assert_eq!(matches, vec![(2, map), (6, egress.clone()), (8, egress)]);
+
+    // A broken policy is refused with the reason.
+    fs::write(
+        &policy,
+        "title: broken\nid: 0f3b8f0e-6a43-4c1e-9f61-2b7d3c1e5a11\npolicy:\n    from: caller\n    to: service\n    allow:\n        - gateway auth\n",
+    )
+    .expect("write policy");
+    let check = run(weft().args(["rules", "check"]).arg(&policy));
+    assert!(!check.status.success());
+    assert!(
+        String::from_utf8_lossy(&check.stdout).contains("invalid policy"),
+        "{check:?}"
+    );
+}

@@ -69,6 +69,8 @@ pub enum RuleErrorKind {
     InvalidCorrelation(String),
     #[error("invalid filter: {0}")]
     InvalidFilter(String),
+    #[error("invalid policy: {0}")]
+    InvalidPolicy(String),
     #[error("references rule `{0}`, which is not loaded")]
     UnknownReference(String),
 }

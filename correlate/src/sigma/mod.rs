@@ -24,6 +24,7 @@ pub mod logsource;
 pub mod matcher;
 pub mod modifier;
 pub mod placeholder;
+pub mod policy;
 pub mod prefilter;
 pub mod reference;
 pub mod report;

@@ -119,10 +119,11 @@ pub fn read_event_file(
                 *offset + index as u64,
                 u32::try_from(part).unwrap_or(u32::MAX),
             );
+            // As `weft ingest` attributes it: the service the record names, else the file.
             let meta = RecordMeta {
                 ingest_time: 0,
                 event_id: &id,
-                service: origin,
+                service: event.service.as_deref().unwrap_or(origin),
                 raw: record,
                 not_utf8: false,
             };

@@ -212,6 +212,18 @@ pub fn parse_documents(text: &str, path: Option<&Path>) -> Vec<Result<SigmaDocum
             Some(template) => merge(template, yaml),
             None => yaml.clone(),
         };
+        // A weft policy (`sigma::policy`) is read as the Sigma rule it stands for.
+        if let Yaml::Hash(map) = &merged
+            && super::policy::is_policy(map)
+        {
+            let parsed = super::policy::to_sigma(map)
+                .map_err(|reason| {
+                    RuleError::new(origin.clone(), RuleErrorKind::InvalidPolicy(reason))
+                })
+                .and_then(|rule| parse_document(&rule, origin));
+            results.push(parsed);
+            continue;
+        }
         results.push(parse_document(&merged, origin));
     }
     results
