@@ -5,6 +5,7 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 use clap::{Args, Subcommand};
+use weft_correlate::cases::Cases;
 use weft_correlate::correlation::CorrelationSet;
 use weft_correlate::correlation::sequence::{LoadedSequences, load_sequence_paths};
 use weft_correlate::schedule::load_sql_rules;
@@ -32,13 +33,26 @@ enum RulesCommand {
         #[arg(long)]
         json: bool,
     },
-    /// Run rules over sample events and report which events each rule matches.
+    /// Run rules over sample events and report which events each rule matches; with
+    /// --cases, run every rule file's own test events (`<rule>.tests/expected.toml`) and
+    /// exit 1 when any fails.
     Test {
         #[command(flatten)]
         rules: RuleSource,
         /// Event files: JSON lines, JSON objects back to back, a JSON array, or log lines.
-        #[arg(long = "events", value_name = "FILE", required = true, num_args = 1..)]
+        #[arg(
+            long = "events",
+            value_name = "FILE",
+            required_unless_present = "cases",
+            conflicts_with = "cases",
+            num_args = 1..
+        )]
         events: Vec<PathBuf>,
+        /// Run each rule file's test cases: the events of `<rule>.tests/` must fire it as
+        /// `expected.toml` says (correlations and sequences included), and the negative ones
+        /// must not.
+        #[arg(long)]
+        cases: bool,
         /// Format of the events (see `weft formats`); `auto` detects it per record.
         #[arg(long, default_value = "auto")]
         format: String,
@@ -107,9 +121,16 @@ pub fn run(args: RulesArgs, config: WeftConfig) -> anyhow::Result<ExitCode> {
         RulesCommand::Check { rules, json } => check(&rules, json),
         RulesCommand::Test {
             rules,
+            cases: true,
+            json,
+            ..
+        } => test_cases(&rules, json),
+        RulesCommand::Test {
+            rules,
             events,
             format,
             json,
+            ..
         } => test(&rules, &events, &format, json),
         RulesCommand::Backtest(mut args) => {
             args.data_dir = Some(config.data_dir(args.data_dir.take()));
@@ -199,4 +220,73 @@ fn test(
         println!("{matches} match(es)");
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// `weft rules test --cases`: every rule file's own test events.
+fn test_cases(source: &RuleSource, json: bool) -> anyhow::Result<ExitCode> {
+    let paths = source.paths();
+    if paths.is_empty() {
+        anyhow::bail!("no rules given: pass rule files or directories");
+    }
+    let (_, mapping) = source.load()?;
+    let placeholders = match &source.placeholders {
+        Some(path) => {
+            let text = std::fs::read_to_string(path)
+                .with_context(|| format!("cannot read {}", path.display()))?;
+            Placeholders::from_toml(&text)
+                .with_context(|| format!("invalid placeholders in {}", path.display()))?
+        }
+        None => Placeholders::default(),
+    };
+    let cases = match Cases::load(&paths, &mapping, &placeholders) {
+        Ok(cases) => cases,
+        Err(problems) => {
+            for problem in &problems {
+                eprintln!("error: {problem}");
+            }
+            eprintln!(
+                "{} rule document(s) do not load; no case ran",
+                problems.len()
+            );
+            return Ok(ExitCode::FAILURE);
+        }
+    };
+    let outcomes = cases.run().map_err(anyhow::Error::msg)?;
+    let failed = outcomes.iter().filter(|outcome| !outcome.passed()).count();
+    for outcome in &outcomes {
+        if json {
+            println!(
+                "{}",
+                serde_json::json!({
+                    "file": outcome.file.display().to_string(),
+                    "rule": outcome.rule,
+                    "title": outcome.title,
+                    "passed": outcome.passed(),
+                    "failures": outcome.failures,
+                })
+            );
+            continue;
+        }
+        let name = outcome.title.as_deref().unwrap_or("(no case)");
+        if outcome.passed() {
+            println!("pass  {}  {name}", outcome.file.display());
+        } else {
+            println!("FAIL  {}  {name}", outcome.file.display());
+            for failure in &outcome.failures {
+                println!("      {failure}");
+            }
+        }
+    }
+    if !json {
+        println!(
+            "{} rule file(s) tested, {} passed, {failed} failed",
+            outcomes.len(),
+            outcomes.len() - failed
+        );
+    }
+    Ok(if failed == 0 {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
 }

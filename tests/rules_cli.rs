@@ -471,3 +471,60 @@ policy:
         "{check:?}"
     );
 }
+
+/// The rule pack's own cases through the CLI (what CI runs): every rule file passes; a case
+/// that expects the wrong count fails the command and says why.
+#[test]
+fn test_cases_runs_every_rule_files_own_events() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let output = run(weft()
+        .args(["rules", "test", "--cases", "--rules"])
+        .arg(root.join("rules"))
+        .arg("--mapping")
+        .arg(root.join("rules/mapping.toml")));
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(stdout.contains(" 0 failed"), "{stdout}");
+    assert!(!stdout.contains("FAIL"), "{stdout}");
+
+    let dir = tempfile::tempdir().expect("temp dir");
+    let rule = dir.path().join("curl.yml");
+    fs::write(&rule, CURL_RULE).expect("rule");
+    let cases = dir.path().join("curl.tests");
+    fs::create_dir_all(&cases).expect("cases dir");
+    fs::write(
+        cases.join("positive.json"),
+        "{\"time\":\"2026-11-23T10:00:01Z\",\"method\":\"GET\",\"status\":200,\"user_agent\":\"curl/8.5.0\",\"url\":\"/api\"}\n",
+    )
+    .expect("positive");
+    fs::write(
+        cases.join("negative.json"),
+        "{\"time\":\"2026-11-23T10:00:01Z\",\"method\":\"GET\",\"status\":200,\"user_agent\":\"Mozilla/5.0\",\"url\":\"/api\"}\n",
+    )
+    .expect("negative");
+    let expected = |alerts: usize| {
+        format!(
+            "rule = \"5b6f6e1a-0000-4000-8000-000000000101\"\nformat = \"json\"\npositive = \"positive.json\"\nalerts = {alerts}\nnegative = \"negative.json\"\n"
+        )
+    };
+    fs::write(cases.join("expected.toml"), expected(1)).expect("expected");
+    let passing = run(weft().args(["rules", "test", "--cases"]).arg(&rule));
+    assert!(passing.status.success(), "{passing:?}");
+    fs::write(cases.join("expected.toml"), expected(2)).expect("expected");
+    let failing = run(weft()
+        .args(["rules", "test", "--cases", "--json"])
+        .arg(&rule));
+    assert!(!failing.status.success(), "{failing:?}");
+    let lines = json_lines(&failing);
+    assert_eq!(lines.len(), 1, "{lines:?}");
+    assert_eq!(lines[0]["passed"], false);
+    let failure = lines[0]["failures"][0].as_str().unwrap_or_default();
+    assert!(
+        failure.contains("fired it 1 time(s), expected 2"),
+        "{failure}"
+    );
+}

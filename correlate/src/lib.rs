@@ -28,6 +28,7 @@
 //! - [`config`]: `[detect]` in `weft.toml`.
 //! - [`record`]: an alert with its entities and services, as incidents and outputs receive it.
 
+pub mod cases;
 pub mod config;
 pub mod correlation;
 pub mod db;
