@@ -88,20 +88,22 @@ impl RuleSource {
         self.rules.iter().chain(&self.paths).cloned().collect()
     }
 
+    fn placeholders(&self) -> anyhow::Result<Placeholders> {
+        let Some(path) = &self.placeholders else {
+            return Ok(Placeholders::default());
+        };
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("cannot read {}", path.display()))?;
+        Placeholders::from_toml(&text)
+            .with_context(|| format!("invalid placeholders in {}", path.display()))
+    }
+
     fn load(&self) -> anyhow::Result<(RuleSet, FieldMapping)> {
         let paths = self.paths();
         if paths.is_empty() {
             anyhow::bail!("no rules given: pass rule files or directories");
         }
-        let placeholders = match &self.placeholders {
-            Some(path) => {
-                let text = std::fs::read_to_string(path)
-                    .with_context(|| format!("cannot read {}", path.display()))?;
-                Placeholders::from_toml(&text)
-                    .with_context(|| format!("invalid placeholders in {}", path.display()))?
-            }
-            None => Placeholders::default(),
-        };
+        let placeholders = self.placeholders()?;
         let texts = self
             .mapping
             .iter()
@@ -229,16 +231,7 @@ fn test_cases(source: &RuleSource, json: bool) -> anyhow::Result<ExitCode> {
         anyhow::bail!("no rules given: pass rule files or directories");
     }
     let (_, mapping) = source.load()?;
-    let placeholders = match &source.placeholders {
-        Some(path) => {
-            let text = std::fs::read_to_string(path)
-                .with_context(|| format!("cannot read {}", path.display()))?;
-            Placeholders::from_toml(&text)
-                .with_context(|| format!("invalid placeholders in {}", path.display()))?
-        }
-        None => Placeholders::default(),
-    };
-    let cases = match Cases::load(&paths, &mapping, &placeholders) {
+    let cases = match Cases::load(&paths, &mapping, &source.placeholders()?) {
         Ok(cases) => cases,
         Err(problems) => {
             for problem in &problems {

@@ -65,6 +65,22 @@ fn json_lines(output: &Output) -> Vec<serde_json::Value> {
         .collect()
 }
 
+/// (event index, rule id) of each match of `weft rules test --json`, sorted.
+fn matched(output: &Output) -> Vec<(u64, String)> {
+    let mut matches: Vec<(u64, String)> = json_lines(output)
+        .iter()
+        .map(|line| {
+            assert!(line["event_id"].is_string(), "{line}");
+            (
+                line["event_index"].as_u64().expect("event_index"),
+                line["rule_id"].as_str().expect("rule_id").to_string(),
+            )
+        })
+        .collect();
+    matches.sort();
+    matches
+}
+
 #[test]
 fn check_reports_every_rule_and_the_totals_and_fails_on_a_refusal() {
     let dir = tempfile::tempdir().expect("temp dir");
@@ -143,19 +159,8 @@ fn test_reports_which_events_each_rule_matches() {
         .arg("--events")
         .arg(&events));
     assert!(output.status.success(), "{output:?}");
-    let mut matches: Vec<(u64, String)> = json_lines(&output)
-        .iter()
-        .map(|line| {
-            assert!(line["event_id"].is_string(), "{line}");
-            (
-                line["event_index"].as_u64().expect("event_index"),
-                line["rule_id"].as_str().expect("rule_id").to_string(),
-            )
-        })
-        .collect();
-    matches.sort();
     assert_eq!(
-        matches,
+        matched(&output),
         vec![
             (1, "5b6f6e1a-0000-4000-8000-000000000101".to_string()),
             (2, "5b6f6e1a-0000-4000-8000-000000000102".to_string()),
@@ -444,16 +449,7 @@ policy:
         .arg("--events")
         .arg(&events));
     assert!(output.status.success(), "{output:?}");
-    let mut matches: Vec<(u64, String)> = json_lines(&output)
-        .iter()
-        .map(|line| {
-            (
-                line["event_index"].as_u64().expect("event_index"),
-                line["rule_id"].as_str().expect("rule_id").to_string(),
-            )
-        })
-        .collect();
-    matches.sort();
+    let matches = matched(&output);
     let map = "0f3b8f0e-6a43-4c1e-9f61-2b7d3c1e5a10".to_string();
     let egress = "3c9d2a71-8f4e-4b0a-a1d2-6e5f7c8b9a01".to_string();
     assert_eq!(matches, vec![(2, map), (6, egress.clone()), (8, egress)]);
