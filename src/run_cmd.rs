@@ -207,6 +207,7 @@ pub fn api_config(detect: &DetectConfig, api: &ApiSection) -> anyhow::Result<Api
         placeholders: detect.placeholders.clone(),
         oidc: api.build().context("invalid [api] configuration")?,
         rate_limits: api.rate_limits,
+        public_metrics: api.public_metrics,
         ..ApiConfig::default()
     })
 }

@@ -16,6 +16,9 @@ pub struct ApiSection {
     /// Requests per client address and per token; absent: the defaults.
     #[serde(default)]
     pub rate_limits: RateLimitConfig,
+    /// `/metrics` without a token (for a Prometheus scraper that holds none); default false.
+    #[serde(default)]
+    pub public_metrics: bool,
 }
 
 impl ApiSection {

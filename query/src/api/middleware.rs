@@ -65,7 +65,18 @@ pub async fn authorize(
         return next.run(request).await;
     };
     let route = spec.path;
+    let public_metrics = route == "/metrics" && state.config().public_metrics;
     let required = match spec.access {
+        _ if public_metrics => {
+            let response = next.run(request).await;
+            return with_answered(
+                response,
+                Answered {
+                    route,
+                    principal: None,
+                },
+            );
+        }
         Access::Public => {
             let response = next.run(request).await;
             return with_answered(

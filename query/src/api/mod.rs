@@ -57,6 +57,9 @@ pub struct ApiConfig {
     pub consumer_lag: Option<ConsumerLag>,
     /// OpenID Connect bearer tokens (`[api.oidc]`); `None`: only weft's own tokens.
     pub oidc: Option<OidcSettings>,
+    /// `/metrics` answers without a token (`[api] public_metrics`), for a scraper inside the
+    /// cluster; off by default.
+    pub public_metrics: bool,
 }
 
 impl Default for ApiConfig {
@@ -67,6 +70,7 @@ impl Default for ApiConfig {
             sql: SqlLimits::default(),
             audit: AuditConfig::default(),
             tls: false,
+            public_metrics: false,
             rules: Vec::new(),
             mapping: Vec::new(),
             placeholders: None,

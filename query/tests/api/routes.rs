@@ -227,6 +227,31 @@ async fn unknown_routes_and_methods_get_json_problems() -> anyhow::Result<()> {
 }
 
 #[tokio::test]
+async fn metrics_need_a_token_unless_configured_public() -> anyhow::Result<()> {
+    let guarded = Fixture::new()?;
+    assert_eq!(
+        guarded.get("/metrics", None).await.status,
+        StatusCode::UNAUTHORIZED
+    );
+    let public = Fixture::with_config(
+        ApiConfig {
+            public_metrics: true,
+            ..ApiConfig::default()
+        },
+        |_| Ok(()),
+    )?;
+    let scraped = public.get("/metrics", None).await;
+    assert_eq!(scraped.status, StatusCode::OK);
+    assert!(String::from_utf8(scraped.body)?.contains("weft_api_requests_total"));
+    // Only /metrics: every data route still needs a token.
+    assert_eq!(
+        public.get("/api/v1/incidents", None).await.status,
+        StatusCode::UNAUTHORIZED
+    );
+    Ok(())
+}
+
+#[tokio::test]
 async fn whoami_and_metrics_answer_with_the_callers_facts() -> anyhow::Result<()> {
     let fixture = Fixture::new()?;
     let me = fixture
