@@ -19,7 +19,7 @@ use std::collections::{BinaryHeap, HashMap};
 use std::sync::{Arc, Mutex, PoisonError};
 
 use tantivy::collector::{Collector, SegmentCollector};
-use tantivy::columnar::Column;
+use tantivy::columnar::{Column, ColumnIndex, ColumnValues};
 use tantivy::index::SegmentId;
 use tantivy::{DocAddress, DocId, Opstamp, Score, Searcher, SegmentOrdinal, SegmentReader};
 use weft_correlate::incident::{
@@ -105,11 +105,34 @@ pub struct Candidate {
 
 /// The fast fields of one segment.
 struct Columns {
-    status: Column<u64>,
-    severity: Column<u64>,
-    last_seen: Column<i64>,
-    created: Column<i64>,
-    seq: Column<u64>,
+    status: FastColumn<u64>,
+    severity: FastColumn<u64>,
+    last_seen: FastColumn<i64>,
+    created: FastColumn<i64>,
+    seq: FastColumn<u64>,
+}
+
+/// One fast field of a segment, read by document.
+struct FastColumn<T> {
+    /// Its values by document when every document has exactly one (as every document of
+    /// this index does): read without a lookup in the column's index.
+    dense: Option<Arc<dyn ColumnValues<T>>>,
+    column: Column<T>,
+}
+
+impl<T: PartialOrd + Copy + std::fmt::Debug + Send + Sync + 'static> FastColumn<T> {
+    fn new(column: Column<T>) -> FastColumn<T> {
+        let dense = matches!(column.index, ColumnIndex::Full).then(|| Arc::clone(&column.values));
+        FastColumn { dense, column }
+    }
+
+    #[inline]
+    fn first(&self, doc: DocId) -> Option<T> {
+        match &self.dense {
+            Some(values) => Some(values.get_val(doc)),
+            None => self.column.first(doc),
+        }
+    }
 }
 
 impl Columns {
@@ -117,12 +140,23 @@ impl Columns {
         // Every document has every one of them.
         let fast = segment.fast_fields();
         Ok(Columns {
-            status: fast.u64(STATUS_RANK)?,
-            severity: fast.u64(SEVERITY_RANK)?,
-            last_seen: fast.i64(LAST_SEEN)?,
-            created: fast.i64(CREATED)?,
-            seq: fast.u64(SEQ)?,
+            status: FastColumn::new(fast.u64(STATUS_RANK)?),
+            severity: FastColumn::new(fast.u64(SEVERITY_RANK)?),
+            last_seen: FastColumn::new(fast.i64(LAST_SEEN)?),
+            created: FastColumn::new(fast.i64(CREATED)?),
+            seq: FastColumn::new(fast.u64(SEQ)?),
         })
+    }
+
+    /// The first part of the document's place (see [`Self::place`]), from its severity as
+    /// already read: enough to pass over most documents once a page is full.
+    fn lead(&self, doc: DocId, severity: u64, sort: IncidentSort, ascending: bool) -> u64 {
+        let lead = match sort {
+            IncidentSort::Severity => severity,
+            IncidentSort::LastSeen => ordered(self.last_seen.first(doc).unwrap_or(0)),
+            IncidentSort::Created => ordered(self.created.first(doc).unwrap_or(0)),
+        };
+        if ascending { !lead } else { lead }
     }
 
     /// The document's status rank; a document without one matches no status.
@@ -140,7 +174,7 @@ impl Columns {
 
     /// The document's sort key under `sort`, descending.
     fn key(&self, doc: DocId, sort: IncidentSort) -> Place {
-        let time = |column: &Column<i64>| ordered(column.first(doc).unwrap_or(0));
+        let time = |column: &FastColumn<i64>| ordered(column.first(doc).unwrap_or(0));
         let seq = self.seq(doc);
         match sort {
             IncidentSort::Severity => [self.severity(doc), time(&self.last_seen), seq],
@@ -231,11 +265,8 @@ impl SegmentCollector for PageSegment {
 
     fn collect(&mut self, doc: DocId, _score: Score) {
         let columns = &self.columns;
-        if !self
-            .collector
-            .filter
-            .accepts(columns.status(doc), columns.severity(doc))
-        {
+        let severity = columns.severity(doc);
+        if !self.collector.filter.accepts(columns.status(doc), severity) {
             return;
         }
         self.count += 1;
@@ -243,7 +274,17 @@ impl SegmentCollector for PageSegment {
         if wanted == 0 {
             return;
         }
-        let place = columns.place(doc, self.collector.sort, self.collector.ascending);
+        let PageCollector {
+            sort, ascending, ..
+        } = self.collector;
+        if self.heap.len() == wanted
+            && self.heap.peek().is_some_and(|Reverse(least)| {
+                columns.lead(doc, severity, sort, ascending) < least.place[0]
+            })
+        {
+            return;
+        }
+        let place = columns.place(doc, sort, ascending);
         if self.heap.len() == wanted
             && self
                 .heap
