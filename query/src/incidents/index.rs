@@ -5,10 +5,12 @@
 //! The detection store is the truth; the index is derived and rebuildable. Each commit of the
 //! index carries, as its payload, the store's [`StoreMark`] at the time the index was brought
 //! up to date: the highest row numbers of incidents, alerts, comments and history entries, and
-//! the latest `updated` time. Before each search the index compares that mark with the store's
-//! (a handful of indexed `max()` lookups) and, when the store moved on, re-indexes exactly the
-//! incidents changed since. A missing index, one that does not open, one without a mark or one
-//! written by another version of weft is rebuilt from the store.
+//! the latest `updated` time. Before each use (a search, a page or counts of the queue) the
+//! index compares that mark with the store's (a handful of indexed `max()` lookups) and, when
+//! the store moved on, re-indexes exactly the incidents changed since (found through indexes,
+//! in time that grows with the changes, not with the store). A missing index, one that does
+//! not open, one without a mark or one written by another version of weft is rebuilt from the
+//! store.
 //!
 //! Pages and counts, of a search or of the queue without one, are filtered, sorted and
 //! paged on the index's fast fields (see [`page`](super::page)); only the page's incidents
