@@ -179,33 +179,23 @@ impl IncidentStore {
         actor: &str,
         now_micros: i64,
     ) -> Result<(), IncidentError> {
+        self.set_statuses(&[(id, status)], actor, now_micros)
+    }
+
+    /// [`Self::set_status`] for several incidents in one transaction (a bulk triage): either
+    /// every change is made or, when one fails (an unknown or merged incident, a change to
+    /// merged), none is.
+    pub fn set_statuses(
+        &mut self,
+        changes: &[(&str, IncidentStatus)],
+        actor: &str,
+        now_micros: i64,
+    ) -> Result<(), IncidentError> {
         let actor = non_empty(actor, "actor")?;
         let transaction = self.connection.transaction()?;
-        let state = changeable(&transaction, id)?;
-        if status == IncidentStatus::Merged {
-            return Err(IncidentError::InvalidTransition {
-                id: id.to_string(),
-                from: state.status,
-                to: status,
-            });
+        for &(id, status) in changes {
+            change_status(&transaction, id, status, actor, now_micros)?;
         }
-        if state.status == status {
-            return Ok(());
-        }
-        transaction
-            .prepare_cached("UPDATE incident SET status = ?2, updated = ?3 WHERE id = ?1")?
-            .execute(params![id, status.as_str(), now_micros])?;
-        let from = state.status.as_str();
-        insert_history(
-            &transaction,
-            id,
-            now_micros,
-            actor,
-            Activity::Status,
-            Some(from),
-            Some(status.as_str()),
-            None,
-        )?;
         transaction.commit()?;
         Ok(())
     }
@@ -282,6 +272,41 @@ impl IncidentStore {
             text: text.to_string(),
         })
     }
+}
+
+/// Sets one incident's status inside the caller's transaction, with its history entry.
+fn change_status(
+    transaction: &Connection,
+    id: &str,
+    status: IncidentStatus,
+    actor: &str,
+    now_micros: i64,
+) -> Result<(), IncidentError> {
+    let state = changeable(transaction, id)?;
+    if status == IncidentStatus::Merged {
+        return Err(IncidentError::InvalidTransition {
+            id: id.to_string(),
+            from: state.status,
+            to: status,
+        });
+    }
+    if state.status == status {
+        return Ok(());
+    }
+    transaction
+        .prepare_cached("UPDATE incident SET status = ?2, updated = ?3 WHERE id = ?1")?
+        .execute(params![id, status.as_str(), now_micros])?;
+    insert_history(
+        transaction,
+        id,
+        now_micros,
+        actor,
+        Activity::Status,
+        Some(state.status.as_str()),
+        Some(status.as_str()),
+        None,
+    )?;
+    Ok(())
 }
 
 struct State {

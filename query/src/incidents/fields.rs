@@ -15,15 +15,20 @@
 //! Words without a field search `id`, `title`, `entity`, `service`, `rule`, `tactic`,
 //! `technique` and `comment`; several words must all match.
 //!
-//! Four fast fields are not searched but sort and filter a page of results without reading
-//! the store: `severity_rank` (0 informational to 4 critical), `last_seen` and `created`
-//! (UTC microseconds) and `seq` (the store's row number: creation order).
+//! The list's filters have fields of their own, matched as the store matches them: the whole
+//! value, case and all. `assignee_exact`, `service_exact` and `entity_exact` (`type`, the
+//! unit separator U+001F, `value`) are not searched by words without a field.
+//!
+//! Five fast fields are not searched but filter, count, sort and page results without reading
+//! the store: `status_rank` (0 open, 1 acknowledged, 2 closed, 3 merged), `severity_rank`
+//! (0 informational to 4 critical), `last_seen` and `created` (UTC microseconds) and `seq` (the
+//! store's row number: creation order, and how the page's incidents are read from the store).
 
 use tantivy::schema::{
     FAST, Field, INDEXED, IndexRecordOption, STORED, STRING, Schema, TextFieldIndexing, TextOptions,
 };
 use tantivy::{Index, TantivyDocument};
-use weft_correlate::incident::IncidentDetail;
+use weft_correlate::incident::{IncidentDetail, IncidentStatus};
 
 /// Tokenizer of whole values: one lower-cased token.
 const KEYWORD: &str = "weft_keyword";
@@ -45,6 +50,10 @@ pub struct IncidentFields {
     pub tactic: Field,
     pub technique: Field,
     pub comment: Field,
+    pub assignee_exact: Field,
+    pub entity_exact: Field,
+    pub service_exact: Field,
+    pub status_rank: Field,
     pub severity_rank: Field,
     pub last_seen: Field,
     pub created: Field,
@@ -52,6 +61,7 @@ pub struct IncidentFields {
 }
 
 /// Names of the fast fields.
+pub const STATUS_RANK: &str = "status_rank";
 pub const SEVERITY_RANK: &str = "severity_rank";
 pub const LAST_SEEN: &str = "last_seen";
 pub const CREATED: &str = "created";
@@ -81,6 +91,10 @@ impl IncidentFields {
         let tactic = builder.add_text_field("tactic", keyword.clone());
         let technique = builder.add_text_field("technique", keyword);
         let comment = builder.add_text_field("comment", words);
+        let assignee_exact = builder.add_text_field("assignee_exact", STRING);
+        let entity_exact = builder.add_text_field("entity_exact", STRING);
+        let service_exact = builder.add_text_field("service_exact", STRING);
+        let status_rank = builder.add_u64_field(STATUS_RANK, FAST);
         let severity_rank = builder.add_u64_field(SEVERITY_RANK, FAST | INDEXED);
         let last_seen = builder.add_i64_field(LAST_SEEN, FAST);
         let created = builder.add_i64_field(CREATED, FAST);
@@ -98,6 +112,10 @@ impl IncidentFields {
             tactic,
             technique,
             comment,
+            assignee_exact,
+            entity_exact,
+            service_exact,
+            status_rank,
             severity_rank,
             last_seen,
             created,
@@ -123,6 +141,7 @@ impl IncidentFields {
     pub fn document(&self, incident: &IncidentDetail, seq: u64) -> TantivyDocument {
         let summary = &incident.summary;
         let mut document = TantivyDocument::default();
+        document.add_u64(self.status_rank, status_rank(summary.status));
         document.add_u64(
             self.severity_rank,
             u64::try_from(summary.severity.rank()).unwrap_or(0),
@@ -136,13 +155,16 @@ impl IncidentFields {
         document.add_text(self.severity, summary.severity.as_str());
         if let Some(assignee) = &summary.assignee {
             document.add_text(self.assignee, assignee);
+            document.add_text(self.assignee_exact, assignee);
         }
         for entity in &incident.entity_counts {
             document.add_text(self.entity, format!("{}:{}", entity.kind, entity.value));
             document.add_text(self.entity, &entity.value);
+            document.add_text(self.entity_exact, entity_key(&entity.kind, &entity.value));
         }
         for service in &summary.services {
             document.add_text(self.service, service);
+            document.add_text(self.service_exact, service);
         }
         for stored in &incident.alerts {
             let alert = &stored.alert;
@@ -163,6 +185,32 @@ impl IncidentFields {
         }
         document
     }
+}
+
+/// The `status_rank` of a status.
+pub fn status_rank(status: IncidentStatus) -> u64 {
+    match status {
+        IncidentStatus::Open => 0,
+        IncidentStatus::Acknowledged => 1,
+        IncidentStatus::Closed => 2,
+        IncidentStatus::Merged => 3,
+    }
+}
+
+/// The status of a `status_rank`.
+pub fn status_of_rank(rank: u64) -> Option<IncidentStatus> {
+    match rank {
+        0 => Some(IncidentStatus::Open),
+        1 => Some(IncidentStatus::Acknowledged),
+        2 => Some(IncidentStatus::Closed),
+        3 => Some(IncidentStatus::Merged),
+        _ => None,
+    }
+}
+
+/// The `entity_exact` term of an entity: its type and value, apart.
+pub fn entity_key(kind: &str, value: &str) -> String {
+    format!("{kind}\u{1f}{value}")
 }
 
 impl Default for IncidentFields {

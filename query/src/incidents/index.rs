@@ -5,41 +5,46 @@
 //! The detection store is the truth; the index is derived and rebuildable. Each commit of the
 //! index carries, as its payload, the store's [`StoreMark`] at the time the index was brought
 //! up to date: the highest row numbers of incidents, alerts, comments and history entries, and
-//! the latest `updated` time. Before each search the index compares that mark with the store's
-//! (a handful of indexed `max()` lookups) and, when the store moved on, re-indexes exactly the
-//! incidents changed since. A missing index, one that does not open, one without a mark or one
-//! written by another version of weft is rebuilt from the store.
+//! the latest `updated` time. Before each use (a search, a page or counts of the queue) the
+//! index compares that mark with the store's (a handful of indexed `max()` lookups) and, when
+//! the store moved on, re-indexes exactly the incidents changed since (found through indexes,
+//! in time that grows with the changes, not with the store). A missing index, one that does
+//! not open, one without a mark or one written by another version of weft is rebuilt from the
+//! store.
+//!
+//! Pages and counts, of a search or of the queue without one, are filtered, sorted and
+//! paged on the index's fast fields (see [`page`](super::page)); only the page's incidents
+//! are then read from the store, by row number.
 //!
 //! Everything here blocks (SQLite, file I/O): async callers run it on a blocking thread.
 
 use std::collections::{BTreeSet, HashSet};
 use std::path::{Path, PathBuf};
-use std::sync::{Mutex, PoisonError};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
 
 use serde::{Deserialize, Serialize};
-use std::ops::Bound;
 
-use tantivy::collector::{Count, DocSetCollector, TopDocs};
-use tantivy::columnar::Column;
-use tantivy::query::{BooleanQuery, Occur, Query, QueryClone, QueryParser, RangeQuery, TermQuery};
+use tantivy::collector::DocSetCollector;
+use tantivy::query::{BooleanQuery, Occur, Query, QueryParser, TermQuery};
 use tantivy::schema::{Field, IndexRecordOption, Term, Value};
 use tantivy::{
-    DocAddress, DocId, Index, IndexReader, IndexWriter, ReloadPolicy, Searcher, SegmentReader,
-    TantivyDocument, TantivyError,
+    DocAddress, Index, IndexReader, IndexWriter, ReloadPolicy, Searcher, TantivyDocument,
+    TantivyError,
 };
 use weft_correlate::incident::{
-    IncidentConfig, IncidentCounts, IncidentError, IncidentFilter, IncidentSort, IncidentStatus,
-    IncidentStore, Severity,
+    IncidentConfig, IncidentCounts, IncidentError, IncidentFilter, IncidentStore,
 };
 
-use super::fields::{CREATED, IncidentFields, LAST_SEEN, SEQ, SEVERITY_RANK, register_tokenizers};
+use super::fields::{IncidentFields, entity_key, register_tokenizers};
+use super::page::{CountsCollector, FastFilter, PageCollector, QueueCache};
 
 /// The index directory inside the data directory.
 pub const INDEX_DIR: &str = "incidents.idx";
 /// Longest query text accepted, in bytes.
 pub const MAX_QUERY_BYTES: usize = 4 * 1024;
 /// The version of the index layout; an index written with another one is rebuilt.
-const LAYOUT_VERSION: u32 = 2;
+const LAYOUT_VERSION: u32 = 3;
 /// Memory the index writer may use before it flushes (tantivy's minimum is 15 MB).
 const WRITER_MEMORY_BYTES: usize = 20_000_000;
 
@@ -122,11 +127,26 @@ pub enum Refresh {
 /// The incident search index of one data directory.
 #[derive(Debug)]
 pub struct IncidentIndex {
+    data_dir: PathBuf,
     path: PathBuf,
     fields: IncidentFields,
     /// Serializes this process's refreshes and holds the open index with its reader and the
     /// mark it is up to date with, so that searches neither reopen it nor wait for each other.
     lock: Mutex<Option<IndexSnapshot>>,
+    /// Set while the index is (re)built from the whole store: the queue is read from the
+    /// store meanwhile rather than wait.
+    building: AtomicBool,
+    /// The queue's per-segment orders and counts.
+    queue: QueueCache,
+}
+
+/// Clears [`IncidentIndex::building`] when a build ends, however it ends.
+struct Building<'a>(&'a AtomicBool);
+
+impl Drop for Building<'_> {
+    fn drop(&mut self) {
+        self.0.store(false, Ordering::SeqCst);
+    }
 }
 
 /// The index as this process has it open, up to date with the store as of `mark`.
@@ -157,20 +177,33 @@ impl std::fmt::Debug for IndexSnapshot {
     }
 }
 
-/// One page of a search, in the order asked for, and how many incidents match in all.
+/// One page of a search or of the queue, in the order asked for (the store's row numbers of
+/// its incidents), and how many incidents match in all.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SearchPage {
-    pub ids: Vec<String>,
+    pub seqs: Vec<u64>,
     pub total: u64,
+}
+
+/// What a list filter (and a search) selects, as the index applies it.
+struct Selection {
+    /// The search and the exact filters (assignee, entity, service), if any: without them
+    /// the queue's per-segment orders answer.
+    query: Option<Box<dyn Query>>,
+    /// Statuses and least severity, on fast fields.
+    fast: FastFilter,
 }
 
 impl IncidentIndex {
     /// The index of `data_dir`; nothing is opened until it is used.
     pub fn new(data_dir: &Path) -> IncidentIndex {
         IncidentIndex {
+            data_dir: data_dir.to_path_buf(),
             path: data_dir.join(INDEX_DIR),
             fields: IncidentFields::new(),
             lock: Mutex::new(None),
+            building: AtomicBool::new(false),
+            queue: QueueCache::default(),
         }
     }
 
@@ -201,6 +234,71 @@ impl IncidentIndex {
                 Ok(snapshot)
             }
             Err(error) => Err(error),
+        }
+    }
+
+    /// [`Self::snapshot`] if the index is built; `None` (at once) while it is being built, and
+    /// when it is missing, damaged or from another version, in which case it starts building
+    /// it on a thread of its own (with its own connection to the store). For the queue, which
+    /// the store answers meanwhile.
+    pub fn snapshot_if_built(
+        self: &Arc<Self>,
+        store: &IncidentStore,
+    ) -> Result<Option<IndexSnapshot>, IndexError> {
+        if self.building.load(Ordering::SeqCst) {
+            return Ok(None);
+        }
+        let mut opened = self.lock.lock().unwrap_or_else(PoisonError::into_inner);
+        let meta = meta_stamp(&self.path);
+        let open_and_current = opened
+            .as_ref()
+            .is_some_and(|snapshot| snapshot.meta == meta && meta.is_some());
+        if !open_and_current && self.open_existing().is_none() {
+            drop(opened);
+            self.build_in_background();
+            return Ok(None);
+        }
+        match self.refreshed(&mut opened, store) {
+            Ok((snapshot, _)) => Ok(Some(snapshot)),
+            Err(IndexError::Tantivy { error, .. }) if !is_lock_busy(&error) => {
+                *opened = None;
+                drop(opened);
+                tracing::warn!(path = %self.path.display(), %error, "rebuilding the damaged incident index");
+                self.build_in_background();
+                Ok(None)
+            }
+            Err(error) => Err(error),
+        }
+    }
+
+    fn build_in_background(self: &Arc<Self>) {
+        if self.building.swap(true, Ordering::SeqCst) {
+            return;
+        }
+        let index = Arc::clone(self);
+        let spawned = std::thread::Builder::new()
+            .name("incident-index".to_string())
+            .spawn(move || {
+                let _building = Building(&index.building);
+                let built = IncidentStore::open(&index.data_dir, &IncidentConfig::default())
+                    .map_err(IndexError::from)
+                    .and_then(|store| {
+                        let mut opened =
+                            index.lock.lock().unwrap_or_else(PoisonError::into_inner);
+                        index.refreshed(&mut opened, &store)
+                    });
+                match built {
+                    Ok((_, refresh)) => {
+                        tracing::debug!(?refresh, "the incident index is ready for the queue");
+                    }
+                    Err(error) => {
+                        tracing::warn!(path = %index.path.display(), %error, "building the incident index failed; the queue is read from the store");
+                    }
+                }
+            });
+        if let Err(error) = spawned {
+            self.building.store(false, Ordering::SeqCst);
+            tracing::warn!(%error, "cannot start building the incident index; the queue is read from the store");
         }
     }
 
@@ -316,6 +414,8 @@ impl IncidentIndex {
 
     /// Deletes whatever is in the index directory and indexes every incident of `store`.
     fn rebuild_locked(&self, store: &IncidentStore) -> Result<(IndexSnapshot, usize), IndexError> {
+        let already_building = self.building.swap(true, Ordering::SeqCst);
+        let _building = (!already_building).then(|| Building(&self.building));
         let io_error = |action| {
             move |error| IndexError::Io {
                 action,
@@ -417,62 +517,58 @@ impl IncidentIndex {
             .to_string())
     }
 
-    /// `text` with the filters of `filter` that the index holds: statuses (every one but
-    /// merged when none), least severity, assignee, entity and service (whole values, any
-    /// case). `None` when the filter has one it does not hold (a title substring).
-    fn filtered(
+    /// What `text` and `filter` select: the search and the exact filters as a query, statuses
+    /// and least severity on fast fields. `None` when the filter has what only the store
+    /// applies (a title substring).
+    fn selection(
         &self,
         snapshot: &IndexSnapshot,
         text: &str,
         filter: &IncidentFilter,
-    ) -> Result<Option<BooleanQuery>, IndexError> {
+    ) -> Result<Option<Selection>, IndexError> {
         if filter.text.as_deref().is_some_and(|text| !text.is_empty()) {
             return Ok(None);
         }
-        let keyword = |field: Field, value: &str| -> Box<dyn Query> {
-            Box::new(TermQuery::new(
-                Term::from_field_text(field, &value.to_lowercase()),
-                IndexRecordOption::Basic,
-            ))
-        };
-        let mut clauses: Vec<(Occur, Box<dyn Query>)> =
-            vec![(Occur::Must, self.parse(&snapshot.index, text)?)];
-        if filter.statuses.is_empty() {
-            clauses.push((Occur::MustNot, keyword(self.fields.status, "merged")));
-        } else {
-            let statuses = filter
-                .statuses
-                .iter()
-                .map(|status| (Occur::Should, keyword(self.fields.status, status.as_str())))
-                .collect();
-            clauses.push((Occur::Must, Box::new(BooleanQuery::new(statuses))));
-        }
-        if let Some(severity) = filter.min_severity {
-            let rank = u64::try_from(severity.rank()).unwrap_or(0);
-            clauses.push((
+        // As the store compares them: the whole value, case and all.
+        let exact = |field: Field, value: &str| -> (Occur, Box<dyn Query>) {
+            (
                 Occur::Must,
-                Box::new(RangeQuery::new(
-                    Bound::Included(Term::from_field_u64(self.fields.severity_rank, rank)),
-                    Bound::Unbounded,
+                Box::new(TermQuery::new(
+                    Term::from_field_text(field, value),
+                    IndexRecordOption::Basic,
                 )),
-            ));
+            )
+        };
+        let mut clauses: Vec<(Occur, Box<dyn Query>)> = Vec::new();
+        let text = text.trim();
+        if !text.is_empty() {
+            clauses.push((Occur::Must, self.parse(&snapshot.index, text)?));
         }
         if let Some(assignee) = &filter.assignee {
-            clauses.push((Occur::Must, keyword(self.fields.assignee, assignee)));
+            clauses.push(exact(self.fields.assignee_exact, assignee));
         }
         if let Some(entity) = &filter.entity {
-            let value = format!("{}:{}", entity.kind, entity.value);
-            clauses.push((Occur::Must, keyword(self.fields.entity, &value)));
+            let key = entity_key(&entity.kind, &entity.value);
+            clauses.push(exact(self.fields.entity_exact, &key));
         }
         if let Some(service) = &filter.service {
-            clauses.push((Occur::Must, keyword(self.fields.service, service)));
+            clauses.push(exact(self.fields.service_exact, service));
         }
-        Ok(Some(BooleanQuery::new(clauses)))
+        let query: Option<Box<dyn Query>> = match clauses.len() {
+            0 => None,
+            1 => clauses.pop().map(|(_, query)| query),
+            _ => Some(Box::new(BooleanQuery::new(clauses))),
+        };
+        Ok(Some(Selection {
+            query,
+            fast: FastFilter::new(filter),
+        }))
     }
 
-    /// One page of the incidents matching `text` and `filter`, in the filter's order (ties by
-    /// creation order, as the store lists them), from the index alone. `None` when the filter
-    /// holds something only the store can apply.
+    /// One page of the incidents matching `text` (empty: every incident) and `filter`, in the
+    /// filter's order (ties by creation order, as the store lists them), from the index
+    /// alone. `None` when the filter holds something only the store can apply, or has no
+    /// limit.
     pub fn page(
         &self,
         snapshot: &IndexSnapshot,
@@ -482,115 +578,60 @@ impl IncidentIndex {
         let Some(limit) = filter.limit else {
             return Ok(None);
         };
-        let Some(query) = self.filtered(snapshot, text, filter)? else {
+        let Some(selection) = self.selection(snapshot, text, filter)? else {
             return Ok(None);
         };
         let offset = usize::try_from(filter.offset).unwrap_or(usize::MAX);
         let wanted = offset.saturating_add(usize::try_from(limit).unwrap_or(usize::MAX));
         let searcher = snapshot.reader.searcher();
-        let sort = filter.sort;
-        let ascending = filter.ascending;
-        let top = TopDocs::with_limit(wanted.max(1)).order_by(move |segment: &SegmentReader| {
-            let fast = segment.fast_fields();
-            let rank = fast.u64(SEVERITY_RANK).ok();
-            let last_seen = fast.i64(LAST_SEEN).ok();
-            let created = fast.i64(CREATED).ok();
-            let seq = fast.u64(SEQ).ok();
-            move |doc: DocId| {
-                let signed = |column: &Option<Column<u64>>| {
-                    column
-                        .as_ref()
-                        .and_then(|column| column.first(doc))
-                        .map_or(0, |value| i64::try_from(value).unwrap_or(i64::MAX))
-                };
-                let time = |column: &Option<Column<i64>>| {
-                    column
-                        .as_ref()
-                        .and_then(|column| column.first(doc))
-                        .unwrap_or(0)
-                };
-                let key = match sort {
-                    IncidentSort::Severity => (signed(&rank), time(&last_seen), signed(&seq)),
-                    IncidentSort::LastSeen => (time(&last_seen), 0, signed(&seq)),
-                    IncidentSort::Created => (time(&created), 0, signed(&seq)),
-                };
-                if ascending {
-                    (
-                        key.0.saturating_neg(),
-                        key.1.saturating_neg(),
-                        key.2.saturating_neg(),
-                    )
-                } else {
-                    key
-                }
-            }
-        });
-        let (total, top) = searcher
-            .search(&query, &(Count, top))
-            .map_err(self.tantivy_error())?;
-        let ids = if wanted == 0 {
-            Vec::new()
-        } else {
-            top.into_iter()
-                .skip(offset)
-                .map(|(_, address)| self.stored_id(&searcher, address))
-                .collect::<Result<Vec<_>, _>>()?
-        };
+        let (total, best) = match &selection.query {
+            None => self.queue.page(
+                &searcher,
+                selection.fast,
+                filter.sort,
+                filter.ascending,
+                wanted,
+            ),
+            Some(query) => searcher.search(
+                query.as_ref(),
+                &PageCollector {
+                    filter: selection.fast,
+                    sort: filter.sort,
+                    ascending: filter.ascending,
+                    wanted,
+                },
+            ),
+        }
+        .map_err(self.tantivy_error())?;
         Ok(Some(SearchPage {
-            ids,
-            total: u64::try_from(total).unwrap_or(u64::MAX),
+            seqs: best
+                .into_iter()
+                .skip(offset)
+                .map(|candidate| candidate.seq)
+                .collect(),
+            total,
         }))
     }
 
-    /// How many incidents match `text` and `filter` (its statuses aside) per status and per
-    /// severity, from the index alone; `None` as for [`Self::page`].
+    /// How many incidents match `text` (empty: every incident) and `filter` (its statuses
+    /// aside: every status but merged) per status and per severity, from the index alone;
+    /// `None` as for [`Self::page`].
     pub fn counts(
         &self,
         snapshot: &IndexSnapshot,
         text: &str,
         filter: &IncidentFilter,
     ) -> Result<Option<IncidentCounts>, IndexError> {
-        let every_status = IncidentFilter {
-            statuses: Vec::new(),
-            ..filter.clone()
-        };
-        let Some(base) = self.filtered(snapshot, text, &every_status)? else {
+        let Some(selection) = self.selection(snapshot, text, filter)? else {
             return Ok(None);
         };
+        let fast = FastFilter::for_counts(filter);
         let searcher = snapshot.reader.searcher();
-        let mut counts = IncidentCounts::default();
-        for status in [
-            IncidentStatus::Open,
-            IncidentStatus::Acknowledged,
-            IncidentStatus::Closed,
-        ] {
-            for severity in Severity::ALL {
-                let rank = u64::try_from(severity.rank()).unwrap_or(0);
-                let query = BooleanQuery::new(vec![
-                    (Occur::Must, base.box_clone()),
-                    (
-                        Occur::Must,
-                        Box::new(TermQuery::new(
-                            Term::from_field_text(self.fields.status, status.as_str()),
-                            IndexRecordOption::Basic,
-                        )),
-                    ),
-                    (
-                        Occur::Must,
-                        Box::new(TermQuery::new(
-                            Term::from_field_u64(self.fields.severity_rank, rank),
-                            IndexRecordOption::Basic,
-                        )),
-                    ),
-                ]);
-                let count = searcher
-                    .search(&query, &Count)
-                    .map_err(self.tantivy_error())?;
-                if count > 0 {
-                    counts.add(status, severity, u64::try_from(count).unwrap_or(u64::MAX));
-                }
-            }
+        let counts = match &selection.query {
+            None => self.queue.counts(&searcher, fast),
+            Some(query) => searcher.search(query.as_ref(), &CountsCollector { filter: fast }),
         }
+        .map_err(self.tantivy_error())?;
         Ok(Some(counts))
     }
 }

@@ -4,18 +4,22 @@
 //! - [`Incidents`]: one connection to the detection store behind a mutex, shared by the
 //!   handlers; every call is short (one read, or one transaction of the store) so the detector
 //!   is never held up for long. SQLite's busy timeout covers the moments they collide.
-//! - [`index`]: the tantivy index behind the `q` parameter, derived from the store and brought
-//!   up to date before each search; [`fields`] says what it holds.
+//! - [`index`]: the tantivy index behind the `q` parameter and the queue, derived from the
+//!   store and brought up to date before each use; [`fields`] says what it holds, [`page`]
+//!   how it filters, sorts, pages and counts on its fast fields.
 //! - [`timeline`]: an incident's evidence events across services, in event time.
 //!
 //! Everything here blocks: async callers run it on a blocking thread.
 
 pub mod fields;
 pub mod index;
+pub mod page;
+#[cfg(test)]
+mod tests;
 pub mod timeline;
 
 use std::path::Path;
-use std::sync::{Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use serde::Serialize;
 use weft_correlate::incident::{
@@ -56,7 +60,7 @@ pub struct IncidentQuery {
 #[derive(Debug)]
 pub struct Incidents {
     store: Mutex<IncidentStore>,
-    index: IncidentIndex,
+    index: Arc<IncidentIndex>,
 }
 
 impl Incidents {
@@ -68,7 +72,7 @@ impl Incidents {
         let store = IncidentStore::open(data_dir, &IncidentConfig::default())?;
         Ok(Incidents {
             store: Mutex::new(store),
-            index: IncidentIndex::new(data_dir),
+            index: Arc::new(IncidentIndex::new(data_dir)),
         })
     }
 
@@ -82,12 +86,16 @@ impl Incidents {
         self.store.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    /// Incidents matching `query`, in its order and page, with the total. With a search, the
-    /// index filters, sorts and pages (the store is held only to bring the index up to date
-    /// and to read the page's incidents), unless the filter has a title substring or no limit.
+    /// Incidents matching `query`, in its order and page, with the total. The index filters,
+    /// sorts and pages (the store is held only to bring the index up to date and to read the
+    /// page's incidents), unless the filter has a title substring or no limit. Without a
+    /// search, the store answers while the index is being built (and when it fails).
     pub fn list(&self, query: &IncidentQuery) -> Result<IncidentPage, IncidentsError> {
         let search = query.search.as_deref().map(str::trim).unwrap_or_default();
         if search.is_empty() {
+            if let Some(page) = self.queue_page(&query.filter) {
+                return Ok(page);
+            }
             let store = self.store();
             let total = store.count(&query.filter)?;
             let incidents = store.list(&query.filter)?;
@@ -95,7 +103,7 @@ impl Incidents {
         }
         let snapshot = self.index.snapshot(&self.store())?;
         if let Some(page) = self.index.page(&snapshot, search, &query.filter)? {
-            let incidents = self.store().summaries(&page.ids)?;
+            let incidents = self.store().summaries_by_seq(&page.seqs)?;
             return Ok(IncidentPage {
                 incidents,
                 total: page.total,
@@ -122,11 +130,55 @@ impl Incidents {
         Ok(IncidentPage { incidents, total })
     }
 
+    /// The queue's page from the index, or `None` for the store to answer.
+    fn queue_page(&self, filter: &IncidentFilter) -> Option<IncidentPage> {
+        let snapshot = self.queue_snapshot()?;
+        let page = match self.index.page(&snapshot, "", filter) {
+            Ok(page) => page?,
+            Err(error) => {
+                tracing::warn!(%error, "the incident index cannot list the queue; reading it from the store");
+                return None;
+            }
+        };
+        match self.store().summaries_by_seq(&page.seqs) {
+            Ok(incidents) => Some(IncidentPage {
+                incidents,
+                total: page.total,
+            }),
+            Err(error) => {
+                tracing::warn!(%error, "reading the queue's incidents failed; reading the queue from the store");
+                None
+            }
+        }
+    }
+
+    /// The index up to date, if it is built (it starts building otherwise).
+    fn queue_snapshot(&self) -> Option<index::IndexSnapshot> {
+        match self.index.snapshot_if_built(&self.store()) {
+            Ok(snapshot) => snapshot,
+            Err(error) => {
+                tracing::warn!(%error, "the incident index cannot serve the queue; reading it from the store");
+                None
+            }
+        }
+    }
+
     /// How many incidents match `query` (its statuses, order and page aside) per status and
     /// per severity.
     pub fn counts(&self, query: &IncidentQuery) -> Result<IncidentCounts, IncidentsError> {
         let search = query.search.as_deref().map(str::trim).unwrap_or_default();
         if search.is_empty() {
+            let from_index = self.queue_snapshot().and_then(|snapshot| {
+                self.index
+                    .counts(&snapshot, "", &query.filter)
+                    .unwrap_or_else(|error| {
+                        tracing::warn!(%error, "the incident index cannot count the queue; counting in the store");
+                        None
+                    })
+            });
+            if let Some(counts) = from_index {
+                return Ok(counts);
+            }
             return Ok(self.store().counts(&query.filter)?);
         }
         let snapshot = self.index.snapshot(&self.store())?;
