@@ -12,6 +12,8 @@
 
 pub mod cursor;
 pub mod histogram;
+pub mod hits;
+pub mod query;
 pub mod rows;
 pub mod segments;
 
@@ -21,8 +23,10 @@ use weft_ingest::index::{IndexError, SearchRequest, TimeBuckets, check_query};
 
 pub use cursor::{Cursor, CursorError};
 pub use histogram::{Bucket, Histogram, IntervalError};
+use query::QueryReader;
 pub use rows::{Columns, JsonEvent};
 use segments::Segments;
+use weft_ingest::store::manifest::SegmentEntry;
 
 /// Most events one page may hold.
 pub const MAX_LIMIT: usize = 1_000;
@@ -97,12 +101,14 @@ struct Position {
 #[derive(Debug)]
 pub struct EventSearch {
     segments: Segments,
+    queries: QueryReader,
 }
 
 impl EventSearch {
     pub fn new(data_dir: &Path) -> EventSearch {
         EventSearch {
             segments: Segments::new(data_dir),
+            queries: QueryReader::new(),
         }
     }
 
@@ -114,30 +120,37 @@ impl EventSearch {
                 "limit must be between 1 and {MAX_LIMIT}"
             )));
         }
+        let query = self.queries.read(&params.query, params.from, params.to)?;
+        let cursor = params.cursor.as_ref().map(|cursor| Position {
+            time: cursor.time,
+            segment: cursor.segment.clone(),
+            row: cursor.row,
+        });
+        // One more than a page tells whether another page follows.
+        let wanted = params.limit + 1;
         let mut total = 0u64;
-        let mut positions: Vec<Position> = Vec::new();
+        let mut positions: Vec<Position> = Vec::with_capacity(2 * wanted);
         for entry in self.segments.overlapping(params.from, params.to)? {
             let segment = self.segments.open(&entry)?;
-            let request = SearchRequest {
-                query: params.query.clone(),
-                from: params.from,
-                to: params.to,
-                // One more than a page tells whether another page follows.
-                limit: params.limit + 1,
-                after: params
-                    .cursor
-                    .as_ref()
-                    .map(|cursor| cursor.after_in(&entry.segment)),
-            };
-            let found = segment.index.search(&request)?;
-            total += found.total as u64;
-            positions.extend(found.hits.into_iter().map(|hit| Position {
+            let segment_query = query.for_segment(&entry);
+            if !may_place(&entry, &positions, wanted, cursor.as_ref()) {
+                total += segment.hits.count(segment_query.as_ref())?;
+                continue;
+            }
+            let after = params
+                .cursor
+                .as_ref()
+                .map(|cursor| cursor.after_in(&entry.segment));
+            let (hits, count) = segment.hits.newest(segment_query.as_ref(), wanted, after)?;
+            total += count;
+            positions.extend(hits.into_iter().map(|hit| Position {
                 time: hit.time,
                 segment: entry.segment.clone(),
                 row: hit.row,
             }));
+            positions.sort_unstable_by(|a, b| b.cmp(a));
+            positions.truncate(wanted);
         }
-        positions.sort_unstable_by(|a, b| b.cmp(a));
         let more = positions.len() > params.limit;
         positions.truncate(params.limit);
         let cursor = more.then(|| positions.last()).flatten().map(|last| {
@@ -322,6 +335,38 @@ impl EventSearch {
         }
         Ok(events)
     }
+}
+
+/// Whether a row of the segment `entry` can still be on the page: `positions` holds the best
+/// `wanted` rows found so far (newest first) and `cursor` where the previous page ended.
+///
+/// The segment's rows sort between `(min_time, segment, 0)` and `(max_time, segment,
+/// u64::MAX)`. None of them is on the page when the page is full of rows that sort above the
+/// newest of them, or when the oldest of them sorts at or above the cursor (returned before).
+/// Such a segment is only counted. Segments come newest first, so once a page is full of
+/// rows newer than the next segment's events, the rest are only counted.
+fn may_place(
+    entry: &SegmentEntry,
+    positions: &[Position],
+    wanted: usize,
+    cursor: Option<&Position>,
+) -> bool {
+    let newest = Position {
+        time: entry.max_time,
+        segment: entry.segment.clone(),
+        row: u64::MAX,
+    };
+    let page_full_above =
+        positions.len() >= wanted && positions.get(wanted - 1).is_some_and(|last| *last > newest);
+    if page_full_above {
+        return false;
+    }
+    let oldest = Position {
+        time: entry.min_time,
+        segment: entry.segment.clone(),
+        row: 0,
+    };
+    cursor.is_none_or(|cursor| oldest < *cursor)
 }
 
 /// Checks what every search request shares: the query's length and syntax, and the range.

@@ -12,6 +12,7 @@ use weft_ingest::index::{SegmentIndex, index_path};
 use weft_ingest::store::manifest::{Manifest, SegmentEntry};
 
 use super::SearchError;
+use super::hits::SegmentHitsReader;
 
 /// One segment, opened for search: its manifest entry, its index, and (once rows are read) its
 /// Parquet footer with the page offsets.
@@ -20,6 +21,8 @@ pub struct OpenSegment {
     pub entry: SegmentEntry,
     pub path: PathBuf,
     pub index: SegmentIndex,
+    /// The same index, for counting matches and collecting the newest of them.
+    pub hits: SegmentHitsReader,
     footer: OnceLock<ArrowReaderMetadata>,
 }
 
@@ -134,10 +137,12 @@ impl Segments {
                 path: path.clone(),
                 reason: error.to_string(),
             })?;
+        let hits = SegmentHitsReader::open(&index_path(&path))?;
         let open = Arc::new(OpenSegment {
             entry: entry.clone(),
             path,
             index,
+            hits,
             footer: OnceLock::new(),
         });
         self.lock().open.insert(entry.segment.clone(), open.clone());
