@@ -68,14 +68,16 @@ impl SegmentHitsReader {
         Ok(count as u64)
     }
 
-    /// Rows matching `query`, and the newest `limit` of them that sort after `after` (newest
-    /// first by `(time, row)`: rows at or above `after` were returned on earlier pages).
+    /// The newest `limit` rows matching `query` that sort after `after` (newest first by
+    /// `(time, row)`: rows at or above `after` were returned on earlier pages), and, when
+    /// `count`, how many rows match in all (counted in the same pass).
     pub fn newest(
         &self,
         query: &dyn Query,
         limit: usize,
         after: Option<(i64, u64)>,
-    ) -> Result<(Vec<Hit>, u64), SearchError> {
+        count: bool,
+    ) -> Result<(Vec<Hit>, Option<u64>), SearchError> {
         let top = TopDocs::with_limit(limit.max(1)).order_by(move |segment: &SegmentReader| {
             let fast = segment.fast_fields();
             let time = fast.i64(columns::TIME).ok();
@@ -96,16 +98,23 @@ impl SegmentHitsReader {
                 }
             }
         });
-        let (count, top) = self
-            .reader
-            .searcher()
-            .search(query, &(Count, top))
-            .map_err(|error| self.failed(error))?;
+        let searcher = self.reader.searcher();
+        let (count, top) = if count {
+            let (count, top) = searcher
+                .search(query, &(Count, top))
+                .map_err(|error| self.failed(error))?;
+            (Some(count as u64), top)
+        } else {
+            let top = searcher
+                .search(query, &top)
+                .map_err(|error| self.failed(error))?;
+            (None, top)
+        };
         let hits = top
             .into_iter()
             .filter_map(|(key, _)| key.map(|(time, row)| Hit { time, row }))
             .take(limit)
             .collect();
-        Ok((hits, count as u64))
+        Ok((hits, count))
     }
 }

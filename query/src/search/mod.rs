@@ -10,6 +10,7 @@
 //! Everything here blocks (memory-mapped index reads, file reads): callers in async code run it
 //! on a blocking thread.
 
+pub mod cache;
 pub mod cursor;
 pub mod histogram;
 pub mod hits;
@@ -18,9 +19,11 @@ pub mod rows;
 pub mod segments;
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use weft_ingest::index::{IndexError, SearchRequest, TimeBuckets, check_query};
 
+use cache::RecentMap;
 pub use cursor::{Cursor, CursorError};
 pub use histogram::{Bucket, Histogram, IntervalError};
 use query::QueryReader;
@@ -32,6 +35,8 @@ use weft_ingest::store::manifest::SegmentEntry;
 pub const MAX_LIMIT: usize = 1_000;
 /// Events per page when the request does not say.
 pub const DEFAULT_LIMIT: usize = 100;
+/// Search results (normalized columns) remembered for the next searches that return them.
+const ROWS_REMEMBERED: usize = 16_384;
 /// Longest query text accepted, in bytes.
 pub const MAX_QUERY_BYTES: usize = 4 * 1024;
 
@@ -102,6 +107,10 @@ struct Position {
 pub struct EventSearch {
     segments: Segments,
     queries: QueryReader,
+    /// Recently returned search results by `(segment, row)`: the newest events of a query are
+    /// what analysts (and dashboards refreshing) ask for again, and a row scattered in a
+    /// segment costs a page read and a decompression per column.
+    rows: RecentMap<(String, u64), Arc<JsonEvent>>,
 }
 
 impl EventSearch {
@@ -109,6 +118,7 @@ impl EventSearch {
         EventSearch {
             segments: Segments::new(data_dir),
             queries: QueryReader::new(),
+            rows: RecentMap::new(ROWS_REMEMBERED / 2),
         }
     }
 
@@ -133,16 +143,35 @@ impl EventSearch {
         for entry in self.segments.overlapping(params.from, params.to)? {
             let segment = self.segments.open(&entry)?;
             let segment_query = query.for_segment(&entry);
+            let count_key = query.count_key(&entry);
+            let known = segment.counts.get(&count_key);
             if !may_place(&entry, &positions, wanted, cursor.as_ref()) {
-                total += segment.hits.count(segment_query.as_ref())?;
+                total += match known {
+                    Some(count) => count,
+                    None => {
+                        let count = segment.hits.count(segment_query.as_ref())?;
+                        segment.counts.insert(count_key, count);
+                        count
+                    }
+                };
                 continue;
             }
             let after = params
                 .cursor
                 .as_ref()
                 .map(|cursor| cursor.after_in(&entry.segment));
-            let (hits, count) = segment.hits.newest(segment_query.as_ref(), wanted, after)?;
-            total += count;
+            let (hits, counted) =
+                segment
+                    .hits
+                    .newest(segment_query.as_ref(), wanted, after, known.is_none())?;
+            total += match (known, counted) {
+                (Some(count), _) => count,
+                (None, counted) => {
+                    let count = counted.unwrap_or_default();
+                    segment.counts.insert(count_key, count);
+                    count
+                }
+            };
             positions.extend(hits.into_iter().map(|hit| Position {
                 time: hit.time,
                 segment: entry.segment.clone(),
@@ -296,42 +325,63 @@ impl EventSearch {
         self.read(&positions, Columns::Normalized)
     }
 
-    /// The events at `positions`, in that order: each segment's rows in one read.
+    /// The events at `positions`, in that order: each segment's rows in one read. Search
+    /// results ([`Columns::Normalized`]) come from the remembered rows when they can.
     fn read(
         &self,
         positions: &[Position],
         columns: Columns,
     ) -> Result<Vec<JsonEvent>, SearchError> {
+        let remember = columns == Columns::Normalized;
+        let mut known: std::collections::HashMap<(&str, u64), Arc<JsonEvent>> =
+            std::collections::HashMap::new();
         let mut by_segment: std::collections::BTreeMap<&str, Vec<u64>> =
             std::collections::BTreeMap::new();
         for position in positions {
+            if remember
+                && let Some(event) = self.rows.get(&(position.segment.clone(), position.row))
+            {
+                known.insert((position.segment.as_str(), position.row), event);
+                continue;
+            }
             by_segment
                 .entry(position.segment.as_str())
                 .or_default()
                 .push(position.row);
         }
-        let entries = self.segments.entries()?;
         let mut read = std::collections::HashMap::new();
-        for (segment_id, rows) in by_segment {
-            let Some(entry) = entries.iter().find(|entry| entry.segment == segment_id) else {
-                return Err(SearchError::Segment {
-                    path: PathBuf::from(segment_id),
-                    reason: "the segment left the manifest during the search".to_string(),
-                });
-            };
-            let segment = self.segments.open(entry)?;
-            read.insert(segment_id, rows::read_rows(&segment, &rows, columns)?);
+        if !by_segment.is_empty() {
+            let entries = self.segments.entries()?;
+            for (segment_id, rows) in by_segment {
+                let Some(entry) = entries.iter().find(|entry| entry.segment == segment_id) else {
+                    return Err(SearchError::Segment {
+                        path: PathBuf::from(segment_id),
+                        reason: "the segment left the manifest during the search".to_string(),
+                    });
+                };
+                let segment = self.segments.open(entry)?;
+                for (row, event) in rows::read_rows(&segment, &rows, columns)? {
+                    read.insert((segment_id, row), Arc::new(event));
+                }
+            }
         }
         let mut events = Vec::with_capacity(positions.len());
         for position in positions {
-            let event = read
-                .get_mut(position.segment.as_str())
-                .and_then(|rows| rows.remove(&position.row))
-                .ok_or_else(|| SearchError::Segment {
-                    path: PathBuf::from(&position.segment),
-                    reason: format!("row {} was not read", position.row),
-                })?;
-            events.push(event);
+            let key = (position.segment.as_str(), position.row);
+            let event = match known.get(&key).or_else(|| read.get(&key)) {
+                Some(event) => event.clone(),
+                None => {
+                    return Err(SearchError::Segment {
+                        path: PathBuf::from(&position.segment),
+                        reason: format!("row {} was not read", position.row),
+                    });
+                }
+            };
+            if remember && !known.contains_key(&key) {
+                self.rows
+                    .insert((position.segment.clone(), position.row), event.clone());
+            }
+            events.push(Arc::unwrap_or_clone(event));
         }
         Ok(events)
     }

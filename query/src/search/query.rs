@@ -76,6 +76,7 @@ impl QueryReader {
             Some(lift_negations(parsed))
         };
         Ok(EventQuery {
+            text: text.to_string(),
             words,
             from,
             to,
@@ -84,9 +85,13 @@ impl QueryReader {
     }
 }
 
+/// A query's text and time range, as its count in one segment is remembered by.
+pub type CountKey = (String, Option<i64>, Option<i64>);
+
 /// A parsed query and its time range.
 #[derive(Debug)]
 pub struct EventQuery {
+    text: String,
     words: Option<Box<dyn Query>>,
     from: Option<i64>,
     to: Option<i64>,
@@ -98,6 +103,18 @@ impl EventQuery {
     pub fn covers(&self, entry: &SegmentEntry) -> bool {
         self.from.is_none_or(|from| entry.min_time >= from)
             && self.to.is_none_or(|to| entry.max_time < to)
+    }
+
+    /// What the count of this query in `entry` is remembered by: the query text and the range
+    /// within the segment (none when the range covers it, so every range that covers the
+    /// segment shares the count).
+    pub fn count_key(&self, entry: &SegmentEntry) -> CountKey {
+        let range = if self.covers(entry) {
+            (None, None)
+        } else {
+            (self.from, self.to)
+        };
+        (self.text.clone(), range.0, range.1)
     }
 
     /// The query to run on the index of `entry`: without the time clause when the range
