@@ -199,6 +199,7 @@ pub fn api_config(detect: &DetectConfig, api: &ApiSection) -> anyhow::Result<Api
         mapping: detect.mapping.clone(),
         placeholders: detect.placeholders.clone(),
         oidc: api.build().context("invalid [api] configuration")?,
+        rate_limits: api.rate_limits,
         ..ApiConfig::default()
     })
 }

@@ -1,10 +1,11 @@
-//! `[api]` in `weft.toml`: the API's settings that an operator writes down. Today that is
-//! `[api.oidc]`, which lets bearer JWTs of an OpenID Connect provider in beside weft's own
-//! tokens ([`crate::auth::jwt`]).
+//! `[api]` in `weft.toml`: the API's settings that an operator writes down: `[api.oidc]`,
+//! which lets bearer JWTs of an OpenID Connect provider in beside weft's own tokens
+//! ([`crate::auth::jwt`]), and `[api.rate_limits]` ([`crate::ratelimit`]).
 
 use serde::Deserialize;
 
 use crate::auth::jwt::{OidcConfig, OidcConfigError, OidcSettings};
+use crate::ratelimit::RateLimitConfig;
 
 /// `[api]` as written. Unknown keys are refused.
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -12,11 +13,55 @@ use crate::auth::jwt::{OidcConfig, OidcConfigError, OidcSettings};
 pub struct ApiSection {
     /// OpenID Connect bearer tokens; absent: only weft's own tokens authenticate.
     pub oidc: Option<OidcConfig>,
+    /// Requests per client address and per token; absent: the defaults.
+    #[serde(default)]
+    pub rate_limits: RateLimitConfig,
 }
 
 impl ApiSection {
     /// Checks the section; the OIDC settings, if configured.
     pub fn build(&self) -> Result<Option<OidcSettings>, OidcConfigError> {
         self.oidc.as_ref().map(OidcConfig::build).transpose()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::num::NonZeroU32;
+
+    use super::*;
+
+    #[test]
+    fn rate_limits_default_when_absent_and_are_read_when_written() {
+        let section: ApiSection = toml::from_str("").expect("empty section");
+        assert_eq!(section.rate_limits, RateLimitConfig::default());
+
+        let section: ApiSection =
+            toml::from_str("[rate_limits]\nper_token = { per_minute = 6000, burst = 500 }\n")
+                .expect("rate limits");
+        assert_eq!(
+            section.rate_limits.per_token.per_minute,
+            NonZeroU32::new(6000).expect("6000")
+        );
+        assert_eq!(
+            section.rate_limits.per_token.burst,
+            NonZeroU32::new(500).expect("500")
+        );
+        assert_eq!(
+            section.rate_limits.per_address,
+            RateLimitConfig::default().per_address
+        );
+    }
+
+    #[test]
+    fn a_zero_or_unknown_rate_limit_is_refused() {
+        let zero = toml::from_str::<ApiSection>(
+            "[rate_limits]\nper_address = { per_minute = 0, burst = 1 }\n",
+        );
+        assert!(zero.is_err(), "zero per minute");
+        let unknown = toml::from_str::<ApiSection>(
+            "[rate_limits]\nper_address = { per_second = 5, burst = 1 }\n",
+        );
+        assert!(unknown.is_err(), "unknown key");
     }
 }

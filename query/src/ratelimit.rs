@@ -9,9 +9,12 @@ use std::time::Duration;
 
 use governor::clock::{Clock, DefaultClock};
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
+use serde::Deserialize;
 
-/// A sustained rate and a burst.
-#[derive(Debug, Clone, Copy)]
+/// A sustained rate and a burst (`{ per_minute = 1200, burst = 100 }` in `weft.toml`; zero is
+/// refused).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct RateQuota {
     /// Requests replenished per minute.
     pub per_minute: NonZeroU32,
@@ -25,26 +28,41 @@ impl RateQuota {
     }
 }
 
-/// The API's rate limits.
-#[derive(Debug, Clone, Copy)]
+/// The API's rate limits: `[api.rate_limits]` in `weft.toml`, each limit optional.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct RateLimitConfig {
     /// Per client IP address, checked before authentication (also slows token guessing).
+    #[serde(default = "RateLimitConfig::default_per_address")]
     pub per_address: RateQuota,
     /// Per token, checked after authentication.
+    #[serde(default = "RateLimitConfig::default_per_token")]
     pub per_token: RateQuota,
+}
+
+impl RateLimitConfig {
+    /// 1200 requests a minute, 100 at once.
+    fn default_per_address() -> RateQuota {
+        RateQuota {
+            per_minute: NonZeroU32::new(1200).unwrap_or(NonZeroU32::MIN),
+            burst: NonZeroU32::new(100).unwrap_or(NonZeroU32::MIN),
+        }
+    }
+
+    /// 600 requests a minute, 60 at once.
+    fn default_per_token() -> RateQuota {
+        RateQuota {
+            per_minute: NonZeroU32::new(600).unwrap_or(NonZeroU32::MIN),
+            burst: NonZeroU32::new(60).unwrap_or(NonZeroU32::MIN),
+        }
+    }
 }
 
 impl Default for RateLimitConfig {
     fn default() -> Self {
         RateLimitConfig {
-            per_address: RateQuota {
-                per_minute: NonZeroU32::new(1200).unwrap_or(NonZeroU32::MIN),
-                burst: NonZeroU32::new(100).unwrap_or(NonZeroU32::MIN),
-            },
-            per_token: RateQuota {
-                per_minute: NonZeroU32::new(600).unwrap_or(NonZeroU32::MIN),
-                burst: NonZeroU32::new(60).unwrap_or(NonZeroU32::MIN),
-            },
+            per_address: RateLimitConfig::default_per_address(),
+            per_token: RateLimitConfig::default_per_token(),
         }
     }
 }

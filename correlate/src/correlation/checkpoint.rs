@@ -19,7 +19,7 @@ use super::engine::{Correlator, CorrelatorConfig, CorrelatorState};
 use super::error::CheckpointError;
 
 /// The checkpoint format version this build writes and reads.
-pub const CHECKPOINT_VERSION: u32 = 1;
+pub const CHECKPOINT_VERSION: u32 = 2;
 
 /// The checkpoint's file name in the data directory.
 pub const CHECKPOINT_FILE: &str = "correlation.checkpoint.json";
@@ -61,16 +61,21 @@ impl Correlator {
             ));
         }
         let expected = set.fingerprint();
-        if checkpoint.rules != expected
-            || checkpoint.state.rules.len() != set.correlations().len()
-            || checkpoint.state.metrics.rules.len() != set.correlations().len()
-        {
+        if checkpoint.rules != expected {
             return Err(CheckpointError::RulesChanged {
                 expected,
                 found: checkpoint.rules,
             });
         }
-        Ok(Correlator::with_state(set, config, clock, checkpoint.state))
+        // The lateness classes follow the configured lateness too.
+        let correlator = Correlator::with_state(set, config, clock, checkpoint.state);
+        if !correlator.state_fits() {
+            return Err(CheckpointError::RulesChanged {
+                expected,
+                found: format!("{} (other lateness classes)", checkpoint.rules),
+            });
+        }
+        Ok(correlator)
     }
 
     /// Writes the checkpoint to `path` atomically (temporary file, fsync, rename).

@@ -32,6 +32,10 @@ pub(super) struct Sink<'a> {
     pub queues: &'a mut [Vec<(usize, Signal)>],
     pub out: &'a mut Vec<Alert>,
     pub max_event_ids: usize,
+    /// Per correlation position: evaluated in this lateness class (only these are fed).
+    pub members: &'a [bool],
+    /// Whether the correlation's alerts are this class's to report (not a copy's).
+    pub reports: bool,
 }
 
 /// Closes (or expires) the windows of one correlation that ended strictly before `time`.
@@ -362,12 +366,15 @@ fn fire(
             values,
         };
         for (consumer, input) in &correlation.consumers {
+            if sink.members.get(*consumer) != Some(&true) {
+                continue;
+            }
             if let Some(queue) = sink.queues.get_mut(*consumer) {
                 queue.push((*input, derived.clone()));
             }
         }
     }
-    if correlation.emits {
+    if correlation.emits && sink.reports {
         sink.out.push(alert);
     }
 }

@@ -34,7 +34,7 @@ use serde::{Deserialize, Serialize};
 use yaml_rust2::{Yaml, YamlLoader};
 
 use super::signal::{EventKey, Evidence};
-use crate::sigma::correlation::{CorrelationRule, parse_timespan};
+use crate::sigma::correlation::{CorrelationRule, allowed_lateness, parse_timespan};
 use crate::sigma::loader::{RuleCheck, rule_files};
 use crate::sigma::rule::{RuleMeta, parse_meta};
 
@@ -57,6 +57,8 @@ pub struct SequenceRule {
     pub maxspan_seconds: u64,
     pub steps: Vec<SequenceStep>,
     pub until: Option<SequenceStep>,
+    /// weft's `allowed-lateness` (seconds), as for correlations.
+    pub allowed_lateness_seconds: Option<u64>,
 }
 
 /// The compiled matching plan (positions in the correlation's inputs).
@@ -181,7 +183,10 @@ impl SequenceRule {
             }
         }
         for key in body.keys() {
-            if !matches!(key.as_str(), Some("by" | "maxspan" | "steps" | "until")) {
+            if !matches!(
+                key.as_str(),
+                Some("by" | "maxspan" | "steps" | "until" | "allowed-lateness")
+            ) {
                 return Err(format!(
                     "`{}` is not a sequence attribute",
                     key.as_str().unwrap_or("?")
@@ -189,10 +194,12 @@ impl SequenceRule {
             }
         }
         let until = get("until").map(step).transpose()?;
+        let allowed_lateness_seconds = allowed_lateness(get("allowed-lateness"))?;
         Ok(SequenceRule {
             meta,
             by,
             maxspan_seconds,
+            allowed_lateness_seconds,
             steps,
             until,
         })
@@ -227,6 +234,7 @@ impl SequenceRule {
             field: None,
             generate: false,
             aliases,
+            allowed_lateness_seconds: self.allowed_lateness_seconds,
         }
     }
 

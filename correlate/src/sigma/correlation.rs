@@ -40,6 +40,23 @@ pub struct CorrelationRule {
     pub generate: bool,
     /// `aliases`: alias -> (rule -> field).
     pub aliases: BTreeMap<String, BTreeMap<String, String>>,
+    /// weft's `allowed-lateness` (seconds): how long this correlation waits for late events,
+    /// instead of the configured default.
+    pub allowed_lateness_seconds: Option<u64>,
+}
+
+/// Reads weft's `allowed-lateness: 15m` of a correlation or sequence.
+pub(crate) fn allowed_lateness(value: Option<&Yaml>) -> Result<Option<u64>, String> {
+    let Some(value) = value else {
+        return Ok(None);
+    };
+    let text = text(value).unwrap_or_default();
+    parse_timespan(&text)
+        .filter(|seconds| *seconds <= 7 * 86_400)
+        .map(Some)
+        .ok_or_else(|| {
+            format!("`allowed-lateness: {text}` is not a duration like 30s, 15m or 2h (at most 7d)")
+        })
 }
 
 fn invalid(reason: impl Into<String>) -> RuleErrorKind {
@@ -185,6 +202,8 @@ impl CorrelationRule {
                 aliases.insert(alias.to_string(), fields);
             }
         }
+        let allowed_lateness_seconds =
+            allowed_lateness(get("allowed-lateness")).map_err(invalid)?;
         let generate = map
             .get(&Yaml::String("generate".into()))
             .or_else(|| document.get(&Yaml::String("generate".into())))
@@ -201,6 +220,7 @@ impl CorrelationRule {
             field,
             generate,
             aliases,
+            allowed_lateness_seconds,
         })
     }
 }
@@ -216,5 +236,17 @@ mod tests {
         assert_eq!(parse_timespan("1d"), Some(86_400));
         assert_eq!(parse_timespan("5"), None);
         assert_eq!(parse_timespan("m"), None);
+    }
+
+    #[test]
+    fn allowed_lateness_reads_a_duration_up_to_a_week() {
+        let read = |text: &str| allowed_lateness(Some(&Yaml::String(text.to_string())));
+        assert_eq!(allowed_lateness(None), Ok(None));
+        assert_eq!(read("15m"), Ok(Some(900)));
+        assert_eq!(read("7d"), Ok(Some(7 * 86_400)));
+        for bad in ["soon", "8d", "15", ""] {
+            let error = read(bad).expect_err(bad);
+            assert!(error.contains("allowed-lateness"), "{error}");
+        }
     }
 }

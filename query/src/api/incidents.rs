@@ -194,11 +194,13 @@ fn list_query(uri: &Uri) -> Result<IncidentQuery, ApiError> {
         }
         match name.as_str() {
             "status" => {
-                for part in value
-                    .split(',')
-                    .map(str::trim)
-                    .filter(|part| !part.is_empty())
-                {
+                for part in value.split(',').map(str::trim) {
+                    if part.is_empty() {
+                        return Err(ApiError::BadRequest(
+                            "`status` has an empty value; give open, acknowledged, closed or merged"
+                                .to_string(),
+                        ));
+                    }
                     let status: IncidentStatus = part.parse().map_err(
                         |error: weft_correlate::incident::model::UnknownStatus| {
                             ApiError::BadRequest(error.to_string())

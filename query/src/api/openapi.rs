@@ -11,6 +11,16 @@ mod rules;
 use super::routes::{HttpMethod, ROUTES, RouteSpec};
 use crate::auth::Access;
 
+/// An optional query parameter.
+fn query_param(name: &str, description: &str, schema: Value) -> Value {
+    json!({"name": name, "in": "query", "required": false, "description": description, "schema": schema})
+}
+
+/// A name-like text the server trims and refuses when blank or over `max` characters.
+fn text_schema(max: usize) -> Value {
+    json!({"type": "string", "minLength": 1, "maxLength": max, "pattern": "\\S"})
+}
+
 fn problem_response(description: &str) -> Value {
     json!({
         "description": description,
@@ -131,6 +141,19 @@ fn operation(spec: &RouteSpec) -> Value {
             );
         }
     }
+    if spec.path == "/ui/{*path}" {
+        operation["parameters"] = json!([{
+            "name": "path",
+            "in": "path",
+            "required": true,
+            "description": "a file of the UI",
+            "schema": {"type": "string", "enum": weft_dashboards::ASSETS.iter().map(|asset| asset.path).collect::<Vec<_>>()}
+        }]);
+        responses.insert(
+            "404".to_string(),
+            problem_response("the UI has no such file"),
+        );
+    }
     if spec.path == "/api/v1/sql" {
         operation["requestBody"] = json!({
             "required": true,
@@ -160,7 +183,7 @@ fn operation(spec: &RouteSpec) -> Value {
 
 /// The parameters of the event routes.
 fn event_parameters(path: &str) -> Value {
-    let query = |name: &str, description: &str, schema: Value| json!({"name": name, "in": "query", "required": false, "description": description, "schema": schema});
+    let query = query_param;
     let q = query(
         "q",
         "tantivy query: `user:alice AND message:\"failed password\"`, `http_status:[500 TO 599]`; words without a field search message and raw; empty matches every event",
@@ -201,7 +224,7 @@ fn event_parameters(path: &str) -> Value {
             query(
                 "interval",
                 "bucket width; chosen from the range when missing",
-                json!({"type": "string", "pattern": "^[0-9]+[smhd]$"})
+                json!({"type": "string", "pattern": "^[1-9][0-9]{0,8}[smhd]$"})
             ),
         ]),
         _ => json!([{
@@ -257,6 +280,11 @@ fn operation_id(spec: &RouteSpec) -> String {
     format!("{}_{path}", spec.method.as_str().to_ascii_lowercase())
 }
 
+/// A route's path as OpenAPI writes it: axum's catch-all `{*path}` is the parameter `{path}`.
+pub fn document_path(path: &str) -> String {
+    path.replace("{*", "{")
+}
+
 /// The whole document.
 pub fn document() -> Value {
     let mut document = base_document();
@@ -279,7 +307,7 @@ fn base_document() -> Value {
     let mut paths = Map::new();
     for spec in ROUTES {
         let entry = paths
-            .entry(spec.path.to_string())
+            .entry(document_path(spec.path))
             .or_insert_with(|| json!({}));
         entry[spec.method.as_str().to_ascii_lowercase()] = operation(spec);
     }
@@ -326,7 +354,8 @@ fn base_document() -> Value {
                     "type": "object",
                     "additionalProperties": false,
                     "required": ["query"],
-                    "properties": {"query": {"type": "string", "description": "one SELECT over the events table"}}
+                    "properties": {"query": {"type": "string", "description": "one SELECT over the events table"}},
+                    "examples": [{"query": "SELECT service, count(*) AS events FROM events GROUP BY service ORDER BY events DESC"}]
                 },
                 "SqlRows": {
                     "type": "object",

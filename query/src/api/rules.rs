@@ -40,7 +40,7 @@ pub const RULES_TIMEOUT: Duration = Duration::from_secs(60);
 /// Longest backtest range.
 pub const MAX_BACKTEST_DAYS: i64 = 31;
 /// Longest rule id accepted in a path.
-const MAX_ID_CHARS: usize = 256;
+pub(crate) const MAX_ID_CHARS: usize = 256;
 
 /// Parameters of `GET /api/v1/rules`.
 #[derive(Debug, Deserialize)]
@@ -153,9 +153,9 @@ fn rule_id(id: Result<Path<String>, PathRejection>) -> Result<String, ApiError> 
     let Ok(Path(id)) = id else {
         return Err(ApiError::BadRequest("invalid rule id".to_string()));
     };
-    if id.is_empty() || id.chars().count() > MAX_ID_CHARS || id.chars().any(char::is_control) {
+    if id.is_empty() || id.chars().count() > MAX_ID_CHARS {
         return Err(ApiError::BadRequest(format!(
-            "a rule id is 1 to {MAX_ID_CHARS} printable characters"
+            "a rule id is 1 to {MAX_ID_CHARS} characters"
         )));
     }
     Ok(id)
@@ -215,7 +215,7 @@ pub async fn detail(
     let sources = sources(&state);
     let detail = run_blocking(RULES_TIMEOUT, move || {
         let rule = entry_of(&load_catalogue(&state, &sources)?, &id)?;
-        let yaml = std::fs::read_to_string(&rule.path)
+        let yaml = std::fs::read_to_string(&rule.file)
             .map_err(|error| internal("reading a rule", error))?;
         Ok(RuleDetail { rule, yaml })
     })

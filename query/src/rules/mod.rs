@@ -71,7 +71,12 @@ pub struct RuleEntry {
     pub enabled: bool,
     /// `config` (a configured path: read-only here) or `managed` (`<data_dir>/rules/`).
     pub source: &'static str,
+    /// The file from the configured path or managed directory that holds it
+    /// (`rules/authentication/ssh.yml`): callers never learn the server's directories.
     pub path: String,
+    /// The file on the server.
+    #[serde(skip)]
+    pub file: PathBuf,
     /// Alerts of this rule in the detection store.
     pub hits: u64,
     /// A SQL rule's schedule.
@@ -183,7 +188,8 @@ pub fn catalogue(
             } else {
                 "config"
             },
-            path: path.display().to_string(),
+            path: shown_path(path, &paths),
+            file: path.to_path_buf(),
             hits,
             schedule: None,
             last_run: None,
@@ -245,7 +251,7 @@ pub fn catalogue(
         });
         if !is_sequence {
             catalogue.refused.push(Refused {
-                path: origin.path.as_ref().map(|path| path.display().to_string()),
+                path: origin.path.as_ref().map(|path| shown_path(path, &paths)),
                 id: origin.rule.clone(),
                 title: None,
                 reason: error.kind.to_string(),
@@ -255,7 +261,7 @@ pub fn catalogue(
     let others = sequences.checks().into_iter().chain(sql.checks());
     for check in others.filter(|check| check.status != "loaded") {
         catalogue.refused.push(Refused {
-            path: check.path.as_ref().map(|path| path.display().to_string()),
+            path: check.path.as_ref().map(|path| shown_path(path, &paths)),
             id: check.id,
             title: check.title,
             reason: check.reason.unwrap_or_default(),
@@ -306,6 +312,20 @@ fn decorate_sql(
             .len(),
     );
     Ok(())
+}
+
+/// `path` as the API shows it: from the last component of the configured path (or managed
+/// directory) that holds it, so `/etc/weft/rules/auth/ssh.yml` under `/etc/weft/rules` is
+/// `rules/auth/ssh.yml`, and a configured file is its file name.
+fn shown_path(path: &Path, roots: &[PathBuf]) -> String {
+    roots
+        .iter()
+        .filter(|root| path.starts_with(root))
+        .max_by_key(|root| root.components().count())
+        .and_then(|root| path.strip_prefix(root.parent()?).ok())
+        .or_else(|| path.file_name().map(Path::new))
+        .map(|shown| shown.display().to_string())
+        .unwrap_or_default()
 }
 
 /// Whether `id` can name a managed rule's file: 1 to 128 letters, digits, `-`, `_` or `.`,

@@ -80,7 +80,7 @@ fn load_rules(
             .rules
             .iter()
             .filter(|rule| checked.names.contains(&rule.id))
-            .map(|rule| PathBuf::from(&rule.path))
+            .map(|rule| rule.file.clone())
             .collect();
         if !replaced.is_empty() {
             paths = sources.configured.clone();

@@ -235,7 +235,7 @@ pub fn update(
 ) -> Result<String, ApiError> {
     let _change = CHANGES.lock().unwrap_or_else(PoisonError::into_inner);
     let existing = managed_rule(sources, catalogue, id)?;
-    let path = PathBuf::from(&existing.path);
+    let path = existing.file.clone();
     let stage = staging(sources)?;
     let candidate = check_text(sources, text, stage.path())?;
     if !candidate.names.contains(&existing.id) {
@@ -248,7 +248,7 @@ pub fn update(
     let replaced: BTreeSet<&str> = catalogue
         .rules
         .iter()
-        .filter(|rule| rule.path == existing.path)
+        .filter(|rule| rule.file == existing.file)
         .flat_map(|rule| std::iter::once(rule.id.as_str()).chain(rule.name.as_deref()))
         .collect();
     let taken = catalogue.names();
@@ -300,7 +300,7 @@ fn managed_rule<'c>(
             rule.path
         )));
     }
-    let path = Path::new(&rule.path);
+    let path = rule.file.as_path();
     if !path.starts_with(sources.managed_dir()) {
         return Err(internal("managed rule path", rule.path.clone()));
     }
@@ -311,7 +311,7 @@ fn managed_rule<'c>(
 pub fn delete(sources: &RuleSources, catalogue: &Catalogue, id: &str) -> Result<(), ApiError> {
     let _change = CHANGES.lock().unwrap_or_else(PoisonError::into_inner);
     let rule = managed_rule(sources, catalogue, id)?;
-    std::fs::remove_file(&rule.path).map_err(|error| internal("deleting a rule", error))?;
+    std::fs::remove_file(&rule.file).map_err(|error| internal("deleting a rule", error))?;
     let mut disabled =
         read_disabled(&sources.data_dir).map_err(|error| internal("disabled rules", error))?;
     if disabled.remove(&rule.id) {

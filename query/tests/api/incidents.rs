@@ -173,6 +173,8 @@ async fn bad_parameters_are_400s_that_say_what_to_do() -> anyhow::Result<()> {
     let (fixture, _) = seeded()?;
     let cases = [
         ("status=resolved", "use open, acknowledged"),
+        ("status=", "`status` has an empty value"),
+        ("status=open,", "`status` has an empty value"),
         ("min_severity=urgent", "use informational"),
         ("sort=size", "use severity, last_seen or created"),
         ("order=up", "use asc or desc"),

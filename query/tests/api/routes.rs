@@ -283,8 +283,38 @@ async fn the_openapi_document_lists_every_route_with_its_security() -> anyhow::R
         .map(|item| item.as_object().map_or(0, |item| item.len()))
         .sum();
     assert_eq!(operations, ROUTES.len(), "no operation without a route");
+    // Every link between operations names one the document has.
+    let operation_ids: Vec<&str> = paths
+        .values()
+        .filter_map(|item| item.as_object())
+        .flat_map(|item| item.values())
+        .filter_map(|operation| operation["operationId"].as_str())
+        .collect();
+    let mut links = 0;
+    for item in paths.values().filter_map(|item| item.as_object()) {
+        for operation in item.values() {
+            let responses = operation["responses"]
+                .as_object()
+                .cloned()
+                .unwrap_or_default();
+            for response in responses.values() {
+                for link in response["links"]
+                    .as_object()
+                    .into_iter()
+                    .flat_map(|links| links.values())
+                {
+                    let target = link["operationId"].as_str().unwrap_or_default();
+                    assert!(operation_ids.contains(&target), "link to {target}");
+                    links += 1;
+                }
+            }
+        }
+    }
+    assert!(links >= 8, "rule and dashboard links: {links}");
     for spec in ROUTES {
-        let operation = &document["paths"][spec.path][spec.method.as_str().to_ascii_lowercase()];
+        let path = weft_query::api::openapi::document_path(spec.path);
+        let operation =
+            &document["paths"][path.as_str()][spec.method.as_str().to_ascii_lowercase()];
         assert!(operation.is_object(), "{} is documented", spec.path);
         match spec.access {
             Access::Public => assert_eq!(operation["security"], serde_json::json!([])),

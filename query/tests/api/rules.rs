@@ -100,7 +100,7 @@ fn rule<'a>(list: &'a Value, id: &str) -> Option<&'a Value> {
 
 #[tokio::test]
 async fn the_catalogue_lists_configured_and_managed_rules_with_filters() -> anyhow::Result<()> {
-    let (fixture, _configured) = fixture()?;
+    let (fixture, configured) = fixture()?;
     let list = send(&fixture, "GET", "/api/v1/rules", Role::Viewer, None).await;
     assert_eq!(
         list.status,
@@ -118,6 +118,26 @@ async fn the_catalogue_lists_configured_and_managed_rules_with_filters() -> anyh
     assert_eq!(
         rule(&list, CONFIG_ID).map(|rule| &rule["source"]),
         Some(&json!("config"))
+    );
+    // Paths are shown from the directory that holds the rule, never the server's directories.
+    assert_eq!(managed["path"], format!("rules/{MANAGED_ID}.yml"));
+    let configured_dir = configured
+        .path()
+        .file_name()
+        .map(|name| name.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    assert_eq!(
+        rule(&list, CONFIG_ID).map(|rule| &rule["path"]),
+        Some(&json!(format!("{configured_dir}/shell.yml")))
+    );
+    let text = list.to_string();
+    assert!(
+        !text.contains(&*fixture.dir.path().to_string_lossy()),
+        "{text}"
+    );
+    assert!(
+        !text.contains(&*configured.path().to_string_lossy()),
+        "{text}"
     );
 
     let filtered = send(

@@ -59,6 +59,22 @@ pub(super) fn operation(
         );
     }
     operation["parameters"] = Value::Array(parameters);
+    // Where the ids of the next calls come from: the list names dashboards, a dashboard its
+    // panels.
+    let link = match spec.path {
+        "/api/v1/dashboards" => Some((
+            "GetDashboard",
+            json!({"operationId": "get_dashboards__id_", "parameters": {"id": "$response.body#/dashboards/0/id"}}),
+        )),
+        "/api/v1/dashboards/{id}" => Some((
+            "GetPanel",
+            json!({"operationId": "get_dashboards__id__panels__panel_", "parameters": {"id": "$response.body#/id", "panel": "$response.body#/panels/0/id"}}),
+        )),
+        _ => None,
+    };
+    if let (Some((name, link)), Some(ok)) = (link, responses.get_mut("200")) {
+        ok["links"] = json!({ name: link });
+    }
     responses.insert(
         "400".to_string(),
         problem_response("malformed parameters (unknown parameter, bad id, bad time range), or a panel whose query fails or does not answer the columns it draws"),

@@ -12,8 +12,8 @@ pub(super) fn operation(
     operation: &mut Value,
     responses: &mut Map<String, Value>,
 ) {
-    let query = |name: &str, description: &str, schema: Value| json!({"name": name, "in": "query", "required": false, "description": description, "schema": schema});
-    let text = || json!({"type": "string"});
+    let query = super::query_param;
+    let text = || super::text_schema(crate::api::incidents::MAX_NAME_CHARS);
     let severity = || json!({"type": "string", "enum": ["informational", "low", "medium", "high", "critical"]});
     let page = [
         query(
@@ -221,20 +221,20 @@ pub(super) fn schemas() -> Value {
                     "required": ["status"],
                     "properties": {
                         "status": {"type": "string", "enum": ["open", "acknowledged", "closed"]},
-                        "note": {"type": "string", "description": "why; kept as the caller's comment on the incident"}
+                        "note": {"type": ["string", "null"], "description": "why; kept as the caller's comment on the incident (a blank or null note is no comment)"}
                     }
                 },
                 "AssignRequest": {
                     "type": "object",
                     "additionalProperties": false,
                     "required": ["assignee"],
-                    "properties": {"assignee": {"type": ["string", "null"], "description": "the analyst, or null to unassign"}}
+                    "properties": {"assignee": {"type": ["string", "null"], "minLength": 1, "pattern": "\\S", "description": "the analyst, or null to unassign"}}
                 },
                 "CommentRequest": {
                     "type": "object",
                     "additionalProperties": false,
                     "required": ["text"],
-                    "properties": {"text": {"type": "string", "minLength": 1, "maxLength": weft_correlate::incident::MAX_COMMENT_BYTES}}
+                    "properties": {"text": {"type": "string", "minLength": 1, "maxLength": weft_correlate::incident::MAX_COMMENT_BYTES, "pattern": "\\S", "description": "at most 64 KiB of UTF-8 after trimming"}}
                 }
     })
 }

@@ -12,7 +12,8 @@ pub(super) fn operation(
     operation: &mut Value,
     responses: &mut Map<String, Value>,
 ) {
-    let query = |name: &str, description: &str, schema: Value| json!({"name": name, "in": "query", "required": false, "description": description, "schema": schema});
+    let query = super::query_param;
+    let text = || super::text_schema(crate::api::incidents::MAX_NAME_CHARS);
     let mut parameters = Vec::new();
     if spec.path.contains("{id}") {
         parameters.push(json!({
@@ -20,7 +21,7 @@ pub(super) fn operation(
             "in": "path",
             "required": true,
             "description": "the rule's id (`id` of the catalogue)",
-            "schema": {"type": "string", "minLength": 1, "maxLength": 256}
+            "schema": {"type": "string", "minLength": 1, "maxLength": crate::api::rules::MAX_ID_CHARS}
         }));
         responses.insert("404".to_string(), problem_response("no rule has this id"));
     }
@@ -59,18 +60,10 @@ pub(super) fn operation(
                 "equally wide buckets (whole seconds; the last may end after `to`)",
                 json!({"type": "integer", "minimum": 1, "maximum": crate::api::rule_hits::MAX_BUCKETS, "default": crate::api::rule_hits::DEFAULT_BUCKETS}),
             ));
-            parameters.push(query(
-                "rule",
-                "only this rule, by id or name",
-                json!({"type": "string"}),
-            ));
+            parameters.push(query("rule", "only this rule, by id or name", text()));
         }
         (HttpMethod::Get, "/api/v1/jobs") => {
-            parameters.push(query(
-                "job",
-                "only runs of this job",
-                json!({"type": "string"}),
-            ));
+            parameters.push(query("job", "only runs of this job", text()));
             parameters.push(query(
                 "status",
                 "only runs with this status",
@@ -112,6 +105,17 @@ pub(super) fn operation(
             ),
         );
     }
+    if (spec.method, spec.path) == (HttpMethod::Post, "/api/v1/rules")
+        && let Some(created) = responses.get_mut("201")
+    {
+        created["links"] = rule_links();
+    }
+    if spec.path == "/api/v1/rules/test" {
+        responses.insert(
+            "404".to_string(),
+            problem_response("no rule has the `rule_id` given"),
+        );
+    }
     responses.insert(
         "400".to_string(),
         problem_response("malformed parameters or body: unknown parameter, bad YAML, a rule the loaders refuse (with the reason), correlations that cannot run together, bad time range, too many events"),
@@ -120,6 +124,43 @@ pub(super) fn operation(
         "503".to_string(),
         problem_response("the call did not finish in time"),
     );
+}
+
+/// A rule a client could create: the example of the rule body.
+const EXAMPLE_RULE: &str = "title: Sudo by a service account\nid: 5f0c3a52-1d7e-4b8e-9a61-3c2f7e9d0a11\nstatus: experimental\nlogsource:\n  product: linux\n  service: sudo\ndetection:\n  selection:\n    user|startswith: svc-\n  condition: selection\nlevel: medium\n";
+
+/// What a client can do next with the rule it created: the operations on `/api/v1/rules/{id}`
+/// with the `id` of the answer.
+fn rule_links() -> Value {
+    let id = json!({"id": "$response.body#/id"});
+    let mut links = Map::new();
+    for (name, operation) in [
+        ("GetRule", "get_rules__id_"),
+        ("UpdateRule", "put_rules__id_"),
+        ("DisableRule", "post_rules__id__disable"),
+        ("EnableRule", "post_rules__id__enable"),
+        ("BacktestRule", "post_rules__id__backtest"),
+        ("DeleteRule", "delete_rules__id_"),
+    ] {
+        links.insert(
+            name.to_string(),
+            json!({"operationId": operation, "parameters": id}),
+        );
+    }
+    Value::Object(links)
+}
+
+/// `auto`, every name a format is registered under, and null (`auto`).
+fn format_names() -> Vec<Value> {
+    std::iter::once("auto")
+        .chain(
+            weft_ingest::parse::FORMATS.iter().flat_map(|spec| {
+                std::iter::once(spec.name).chain(spec.also_known_as.iter().copied())
+            }),
+        )
+        .map(Value::from)
+        .chain(std::iter::once(Value::Null))
+        .collect()
 }
 
 /// The schemas of the rule, job and ingest routes.
@@ -189,17 +230,18 @@ pub(super) fn schemas() -> Value {
             "type": "object",
             "additionalProperties": false,
             "required": ["yaml"],
-            "properties": {"yaml": {"type": "string", "description": "one rule document with an id, or a correlation or sequence with the rules it uses"}}
+            "properties": {"yaml": {"type": "string", "minLength": 1, "pattern": "\\S", "description": "one rule document with an id, or a correlation or sequence with the rules it uses"}},
+            "examples": [{"yaml": EXAMPLE_RULE}]
         },
         "RuleTestRequest": {
             "type": "object",
             "additionalProperties": false,
             "required": ["events"],
             "properties": {
-                "yaml": {"type": "string", "description": "rules to try (not stored); without it, the deployment's rules"},
-                "rule_id": {"type": "string", "description": "only this rule's results"},
+                "yaml": {"type": ["string", "null"], "description": "rules to try (not stored); without it (or null), the deployment's rules"},
+                "rule_id": {"type": ["string", "null"], "minLength": 1, "description": "only this rule's results (by id or name); 404 when no rule has it"},
                 "events": {"type": "array", "minItems": 1, "maxItems": crate::rules::trial::MAX_TEST_EVENTS, "items": {"type": ["object", "string"]}},
-                "format": {"type": "string", "default": "auto"}
+                "format": {"type": ["string", "null"], "enum": format_names(), "default": "auto", "description": "how to read string events (`weft formats`); JSON objects are read as JSON"}
             }
         },
         "RuleTestReport": {
@@ -226,7 +268,8 @@ pub(super) fn schemas() -> Value {
             "properties": {
                 "from": {"type": "string", "format": "date-time"},
                 "to": {"type": "string", "format": "date-time", "description": "after from, at most 31 days later"}
-            }
+            },
+            "examples": [{"from": "2026-11-23T00:00:00Z", "to": "2026-11-23T06:00:00Z"}]
         },
         "RuleBacktest": {
             "type": "object",
