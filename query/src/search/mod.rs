@@ -1,11 +1,14 @@
 //! Event search: analysts' queries over every segment's search index, answered with the
 //! matching events read from Parquet.
 //!
-//! A search runs the query (tantivy syntax, see [`weft_ingest::index`]) on the index of every
-//! segment whose events overlap the time range, merges the hits newest first by `(time,
-//! segment, row)`, counts them all, and reads from Parquet only the rows of the page it returns
-//! ([`rows`]). Pages continue with an opaque [`Cursor`]. The same indexes answer the time
-//! [`histogram`] of matches and the lookup of one event by its id.
+//! A search parses the query (tantivy syntax, see [`weft_ingest::index`]) once, takes the
+//! segments whose events overlap the time range newest first, and collects their newest hits by
+//! `(time, segment, row)` until the page is full of hits that no later segment can beat
+//! (`may_place`); every overlapping segment is counted, so `total` is exact, and a segment's
+//! count for a query is remembered ([`segments::OpenSegment::counts`]). Only the rows of the
+//! page are read from Parquet ([`rows`]), or taken from the rows recently returned. Pages
+//! continue with an opaque [`Cursor`]. The same indexes answer the time [`histogram`] of
+//! matches and the lookup of one event by its id.
 //!
 //! Everything here blocks (memory-mapped index reads, file reads): callers in async code run it
 //! on a blocking thread.
