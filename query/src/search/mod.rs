@@ -1,33 +1,45 @@
 //! Event search: analysts' queries over every segment's search index, answered with the
 //! matching events read from Parquet.
 //!
-//! A search runs the query (tantivy syntax, see [`weft_ingest::index`]) on the index of every
-//! segment whose events overlap the time range, merges the hits newest first by `(time,
-//! segment, row)`, counts them all, and reads from Parquet only the rows of the page it returns
-//! ([`rows`]). Pages continue with an opaque [`Cursor`]. The same indexes answer the time
-//! [`histogram`] of matches and the lookup of one event by its id.
+//! A search parses the query (tantivy syntax, see [`weft_ingest::index`]) once, takes the
+//! segments whose events overlap the time range newest first, and collects their newest hits by
+//! `(time, segment, row)` until the page is full of hits that no later segment can beat
+//! (`may_place`); every overlapping segment is counted, so `total` is exact, and a segment's
+//! count for a query is remembered ([`segments::OpenSegment::counts`]). Only the rows of the
+//! page are read from Parquet ([`rows`]), or taken from the rows recently returned. Pages
+//! continue with an opaque [`Cursor`]. The same indexes answer the time [`histogram`] of
+//! matches and the lookup of one event by its id.
 //!
 //! Everything here blocks (memory-mapped index reads, file reads): callers in async code run it
 //! on a blocking thread.
 
+pub mod cache;
 pub mod cursor;
 pub mod histogram;
+pub mod hits;
+pub mod query;
 pub mod rows;
 pub mod segments;
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use weft_ingest::index::{IndexError, SearchRequest, TimeBuckets, check_query};
 
+use cache::RecentMap;
 pub use cursor::{Cursor, CursorError};
 pub use histogram::{Bucket, Histogram, IntervalError};
+use query::QueryReader;
 pub use rows::{Columns, JsonEvent};
 use segments::Segments;
+use weft_ingest::store::manifest::SegmentEntry;
 
 /// Most events one page may hold.
 pub const MAX_LIMIT: usize = 1_000;
 /// Events per page when the request does not say.
 pub const DEFAULT_LIMIT: usize = 100;
+/// Search results (normalized columns) remembered for the next searches that return them.
+const ROWS_REMEMBERED: usize = 16_384;
 /// Longest query text accepted, in bytes.
 pub const MAX_QUERY_BYTES: usize = 4 * 1024;
 
@@ -97,12 +109,19 @@ struct Position {
 #[derive(Debug)]
 pub struct EventSearch {
     segments: Segments,
+    queries: QueryReader,
+    /// Recently returned search results by `(segment, row)`: the newest events of a query are
+    /// what analysts (and dashboards refreshing) ask for again, and a row scattered in a
+    /// segment costs a page read and a decompression per column.
+    rows: RecentMap<(String, u64), Arc<JsonEvent>>,
 }
 
 impl EventSearch {
     pub fn new(data_dir: &Path) -> EventSearch {
         EventSearch {
             segments: Segments::new(data_dir),
+            queries: QueryReader::new(),
+            rows: RecentMap::new(ROWS_REMEMBERED / 2),
         }
     }
 
@@ -114,30 +133,56 @@ impl EventSearch {
                 "limit must be between 1 and {MAX_LIMIT}"
             )));
         }
+        let query = self.queries.read(&params.query, params.from, params.to)?;
+        let cursor = params.cursor.as_ref().map(|cursor| Position {
+            time: cursor.time,
+            segment: cursor.segment.clone(),
+            row: cursor.row,
+        });
+        // One more than a page tells whether another page follows.
+        let wanted = params.limit + 1;
         let mut total = 0u64;
-        let mut positions: Vec<Position> = Vec::new();
+        let mut positions: Vec<Position> = Vec::with_capacity(2 * wanted);
         for entry in self.segments.overlapping(params.from, params.to)? {
             let segment = self.segments.open(&entry)?;
-            let request = SearchRequest {
-                query: params.query.clone(),
-                from: params.from,
-                to: params.to,
-                // One more than a page tells whether another page follows.
-                limit: params.limit + 1,
-                after: params
-                    .cursor
-                    .as_ref()
-                    .map(|cursor| cursor.after_in(&entry.segment)),
+            let segment_query = query.for_segment(&entry);
+            let count_key = query.count_key(&entry);
+            let known = segment.counts.get(&count_key);
+            if !may_place(&entry, &positions, wanted, cursor.as_ref()) {
+                total += match known {
+                    Some(count) => count,
+                    None => {
+                        let count = segment.hits.count(segment_query.as_ref())?;
+                        segment.counts.insert(count_key, count);
+                        count
+                    }
+                };
+                continue;
+            }
+            let after = params
+                .cursor
+                .as_ref()
+                .map(|cursor| cursor.after_in(&entry.segment));
+            let (hits, counted) =
+                segment
+                    .hits
+                    .newest(segment_query.as_ref(), wanted, after, known.is_none())?;
+            total += match (known, counted) {
+                (Some(count), _) => count,
+                (None, counted) => {
+                    let count = counted.unwrap_or_default();
+                    segment.counts.insert(count_key, count);
+                    count
+                }
             };
-            let found = segment.index.search(&request)?;
-            total += found.total as u64;
-            positions.extend(found.hits.into_iter().map(|hit| Position {
+            positions.extend(hits.into_iter().map(|hit| Position {
                 time: hit.time,
                 segment: entry.segment.clone(),
                 row: hit.row,
             }));
+            positions.sort_unstable_by(|a, b| b.cmp(a));
+            positions.truncate(wanted);
         }
-        positions.sort_unstable_by(|a, b| b.cmp(a));
         let more = positions.len() > params.limit;
         positions.truncate(params.limit);
         let cursor = more.then(|| positions.last()).flatten().map(|last| {
@@ -283,45 +328,98 @@ impl EventSearch {
         self.read(&positions, Columns::Normalized)
     }
 
-    /// The events at `positions`, in that order: each segment's rows in one read.
+    /// The events at `positions`, in that order: each segment's rows in one read. Search
+    /// results ([`Columns::Normalized`]) come from the remembered rows when they can.
     fn read(
         &self,
         positions: &[Position],
         columns: Columns,
     ) -> Result<Vec<JsonEvent>, SearchError> {
+        let remember = columns == Columns::Normalized;
+        let mut known: std::collections::HashMap<(&str, u64), Arc<JsonEvent>> =
+            std::collections::HashMap::new();
         let mut by_segment: std::collections::BTreeMap<&str, Vec<u64>> =
             std::collections::BTreeMap::new();
         for position in positions {
+            if remember
+                && let Some(event) = self.rows.get(&(position.segment.clone(), position.row))
+            {
+                known.insert((position.segment.as_str(), position.row), event);
+                continue;
+            }
             by_segment
                 .entry(position.segment.as_str())
                 .or_default()
                 .push(position.row);
         }
-        let entries = self.segments.entries()?;
         let mut read = std::collections::HashMap::new();
-        for (segment_id, rows) in by_segment {
-            let Some(entry) = entries.iter().find(|entry| entry.segment == segment_id) else {
-                return Err(SearchError::Segment {
-                    path: PathBuf::from(segment_id),
-                    reason: "the segment left the manifest during the search".to_string(),
-                });
-            };
-            let segment = self.segments.open(entry)?;
-            read.insert(segment_id, rows::read_rows(&segment, &rows, columns)?);
+        if !by_segment.is_empty() {
+            let entries = self.segments.entries()?;
+            for (segment_id, rows) in by_segment {
+                let Some(entry) = entries.iter().find(|entry| entry.segment == segment_id) else {
+                    return Err(SearchError::Segment {
+                        path: PathBuf::from(segment_id),
+                        reason: "the segment left the manifest during the search".to_string(),
+                    });
+                };
+                let segment = self.segments.open(entry)?;
+                for (row, event) in rows::read_rows(&segment, &rows, columns)? {
+                    read.insert((segment_id, row), Arc::new(event));
+                }
+            }
         }
         let mut events = Vec::with_capacity(positions.len());
         for position in positions {
-            let event = read
-                .get_mut(position.segment.as_str())
-                .and_then(|rows| rows.remove(&position.row))
-                .ok_or_else(|| SearchError::Segment {
-                    path: PathBuf::from(&position.segment),
-                    reason: format!("row {} was not read", position.row),
-                })?;
-            events.push(event);
+            let key = (position.segment.as_str(), position.row);
+            let event = match known.get(&key).or_else(|| read.get(&key)) {
+                Some(event) => event.clone(),
+                None => {
+                    return Err(SearchError::Segment {
+                        path: PathBuf::from(&position.segment),
+                        reason: format!("row {} was not read", position.row),
+                    });
+                }
+            };
+            if remember && !known.contains_key(&key) {
+                self.rows
+                    .insert((position.segment.clone(), position.row), event.clone());
+            }
+            events.push(Arc::unwrap_or_clone(event));
         }
         Ok(events)
     }
+}
+
+/// Whether a row of the segment `entry` can still be on the page: `positions` holds the best
+/// `wanted` rows found so far (newest first) and `cursor` where the previous page ended.
+///
+/// The segment's rows sort between `(min_time, segment, 0)` and `(max_time, segment,
+/// u64::MAX)`. None of them is on the page when the page is full of rows that sort above the
+/// newest of them, or when the oldest of them sorts at or above the cursor (returned before).
+/// Such a segment is only counted. Segments come newest first, so once a page is full of
+/// rows newer than the next segment's events, the rest are only counted.
+fn may_place(
+    entry: &SegmentEntry,
+    positions: &[Position],
+    wanted: usize,
+    cursor: Option<&Position>,
+) -> bool {
+    let newest = Position {
+        time: entry.max_time,
+        segment: entry.segment.clone(),
+        row: u64::MAX,
+    };
+    let page_full_above =
+        positions.len() >= wanted && positions.get(wanted - 1).is_some_and(|last| *last > newest);
+    if page_full_above {
+        return false;
+    }
+    let oldest = Position {
+        time: entry.min_time,
+        segment: entry.segment.clone(),
+        row: 0,
+    };
+    cursor.is_none_or(|cursor| oldest < *cursor)
 }
 
 /// Checks what every search request shares: the query's length and syntax, and the range.

@@ -51,7 +51,7 @@ pub fn read_rows(
     let footer = segment.footer()?;
     let (row_groups, ranges, selected_rows) = selection(&footer, &wanted);
     let file = File::open(&segment.path).map_err(|error| failed(error.to_string()))?;
-    let mask = projection(&footer, columns);
+    let mask = projection(&footer, columns, &row_groups);
     let reader = ParquetRecordBatchReaderBuilder::new_with_metadata(file, footer)
         .with_projection(mask)
         .with_row_groups(row_groups)
@@ -124,21 +124,56 @@ fn selection(
     (row_groups, ranges, selected_before)
 }
 
+/// The columns to read from `row_groups`. Search results leave null columns out, so a
+/// top-level column whose values are all null in every one of those row groups (by the
+/// footer's statistics) is not read at all: a service's events leave many columns empty, and
+/// each column read costs a page read and a decompression per row.
 fn projection(
     footer: &parquet::arrow::arrow_reader::ArrowReaderMetadata,
     columns: Columns,
+    row_groups: &[usize],
 ) -> ProjectionMask {
     let schema = footer.parquet_schema();
     match columns {
         Columns::All => ProjectionMask::all(),
         Columns::Normalized => {
+            let metadata = footer.metadata();
+            // Roots of one primitive leaf whose values are all null in the row groups read.
+            // Lists and maps are always read (an empty list is not a null).
+            let mut leaves_of_root = vec![0usize; footer.schema().fields().len()];
+            for leaf in 0..schema.num_columns() {
+                if let Some(count) = leaves_of_root.get_mut(schema.get_column_root_idx(leaf)) {
+                    *count += 1;
+                }
+            }
+            let all_null = |leaf: usize| {
+                let root = schema.get_column_root_idx(leaf);
+                leaves_of_root.get(root) == Some(&1)
+                    && schema.column(leaf).max_rep_level() == 0
+                    && row_groups.iter().all(|&group| {
+                        let row_group = metadata.row_group(group);
+                        row_group
+                            .column(leaf)
+                            .statistics()
+                            .and_then(|statistics| statistics.null_count_opt())
+                            .is_some_and(|nulls| {
+                                i64::try_from(nulls)
+                                    .is_ok_and(|nulls| nulls == row_group.num_rows())
+                            })
+                    })
+            };
+            let empty_roots: std::collections::HashSet<usize> = (0..schema.num_columns())
+                .filter(|&leaf| all_null(leaf))
+                .map(|leaf| schema.get_column_root_idx(leaf))
+                .collect();
             let roots = footer
                 .schema()
                 .fields()
                 .iter()
                 .enumerate()
-                .filter(|(_, field)| {
+                .filter(|(index, field)| {
                     !matches!(field.name().as_str(), columns::RAW | columns::ATTRS)
+                        && !empty_roots.contains(index)
                 })
                 .map(|(index, _)| index);
             ProjectionMask::roots(schema, roots)

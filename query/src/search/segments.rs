@@ -12,6 +12,12 @@ use weft_ingest::index::{SegmentIndex, index_path};
 use weft_ingest::store::manifest::{Manifest, SegmentEntry};
 
 use super::SearchError;
+use super::cache::RecentMap;
+use super::hits::SegmentHitsReader;
+use super::query::CountKey;
+
+/// Query counts remembered per segment.
+const COUNTS_PER_SEGMENT: usize = 256;
 
 /// One segment, opened for search: its manifest entry, its index, and (once rows are read) its
 /// Parquet footer with the page offsets.
@@ -20,6 +26,11 @@ pub struct OpenSegment {
     pub entry: SegmentEntry,
     pub path: PathBuf,
     pub index: SegmentIndex,
+    /// The same index, for counting matches and collecting the newest of them.
+    pub hits: SegmentHitsReader,
+    /// Rows matching a query in the segment, by query and range: a segment never changes, and
+    /// every page of a search, and every refresh of it, counts the same.
+    pub counts: RecentMap<CountKey, u64>,
     footer: OnceLock<ArrowReaderMetadata>,
 }
 
@@ -134,10 +145,13 @@ impl Segments {
                 path: path.clone(),
                 reason: error.to_string(),
             })?;
+        let hits = SegmentHitsReader::open(&index_path(&path))?;
         let open = Arc::new(OpenSegment {
             entry: entry.clone(),
             path,
             index,
+            hits,
+            counts: RecentMap::new(COUNTS_PER_SEGMENT),
             footer: OnceLock::new(),
         });
         self.lock().open.insert(entry.segment.clone(), open.clone());

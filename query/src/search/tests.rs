@@ -232,3 +232,135 @@ fn one_event_by_id_with_its_raw_record() {
         "ids match in any case, as every keyword does"
     );
 }
+
+/// 30 events at three times only (ten each), in segments of at most 4 rows: equal times run
+/// across segment boundaries, and several segments end at the same time.
+fn tied_store(data_dir: &Path) {
+    let policy = FlushPolicy {
+        max_rows: 4,
+        ..FlushPolicy::default()
+    };
+    let mut store = EventStore::open(data_dir, policy).expect("store");
+    for offset in 0..30u64 {
+        let mut event = Event::new("json");
+        event.time = Some(DAY_START + (offset as i64 / 10) * MINUTE);
+        let user = if offset % 3 == 0 { "alice" } else { "bob" };
+        event.user = Some(Cow::Borrowed(user));
+        let message = format!("failed password attempt {offset}");
+        event.message = Some(Cow::Owned(message));
+        let id = format!("event-{offset}");
+        store
+            .append(
+                &event,
+                &RecordMeta {
+                    ingest_time: DAY_START,
+                    event_id: &id,
+                    service: "gateway",
+                    raw: "{}",
+                    not_utf8: false,
+                },
+                "test",
+                offset,
+            )
+            .expect("append");
+    }
+    store.flush().expect("flush");
+}
+
+#[test]
+fn pages_stop_early_without_losing_rows_at_equal_times_across_segments() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    tied_store(dir.path());
+    let cases = [
+        ("", None, None),
+        ("user:alice", None, None),
+        ("failed", Some(DAY_START), Some(DAY_START + 3 * MINUTE)),
+        // Ranges that cut segments: the time clause applies inside them.
+        ("failed", Some(DAY_START + 1), Some(DAY_START + 2 * MINUTE)),
+        (
+            "user:bob",
+            Some(DAY_START + MINUTE),
+            Some(DAY_START + MINUTE + 1),
+        ),
+        (
+            "user:alice",
+            Some(DAY_START - MINUTE),
+            Some(DAY_START + 2 * MINUTE + 1),
+        ),
+    ];
+    for (query, from, to) in cases {
+        let params = SearchParams {
+            query: query.to_string(),
+            from,
+            to,
+            limit: MAX_LIMIT,
+            cursor: None,
+        };
+        // A fresh search, whose page never fills: every segment collects, nothing is skipped.
+        let everything = EventSearch::new(dir.path())
+            .search(&params)
+            .expect("search");
+        assert!(!everything.events.is_empty(), "{query}: matches something");
+        assert_eq!(everything.total, everything.events.len() as u64);
+        let search = EventSearch::new(dir.path());
+        for limit in [1, 2, 3, 4, 5, 9, 10, 11] {
+            let (seen, totals) = all_pages(
+                &search,
+                SearchParams {
+                    limit,
+                    ..params.clone()
+                },
+            );
+            assert_eq!(
+                seen,
+                ids(&everything),
+                "{query} {from:?}..{to:?}: pages of {limit} concatenate to one page"
+            );
+            assert!(
+                totals.iter().all(|&total| total == everything.total),
+                "{query}: every page has the total, counted or remembered: {totals:?}"
+            );
+        }
+    }
+}
+
+fn position(time: i64, segment: &str, row: u64) -> Position {
+    Position {
+        time,
+        segment: segment.to_string(),
+        row,
+    }
+}
+
+fn entry(segment: &str, min_time: i64, max_time: i64) -> SegmentEntry {
+    SegmentEntry {
+        segment: segment.to_string(),
+        path: String::new(),
+        rows: 1,
+        bytes: 0,
+        min_time,
+        max_time,
+        created: 0,
+        schema_version: String::new(),
+        sources: Vec::new(),
+        checkpoint: None,
+    }
+}
+
+#[test]
+fn a_segment_is_only_counted_when_none_of_its_rows_can_be_on_the_page() {
+    let page = [position(50, "b", 3), position(40, "b", 2)];
+    // Not full yet: every segment may add rows.
+    assert!(may_place(&entry("a", 0, 10), &page, 3, None));
+    // Full of rows newer than everything in the segment.
+    assert!(!may_place(&entry("a", 0, 39), &page, 2, None));
+    // A row at the page's oldest time may still sort above it (the segment id breaks ties).
+    assert!(may_place(&entry("c", 0, 40), &page, 2, None));
+    assert!(!may_place(&entry("a", 0, 40), &page, 2, None));
+    // Its rows were all returned before the cursor.
+    let cursor = position(30, "b", 5);
+    assert!(!may_place(&entry("c", 31, 60), &[], 2, Some(&cursor)));
+    assert!(!may_place(&entry("c", 30, 60), &[], 2, Some(&cursor)));
+    assert!(may_place(&entry("a", 30, 60), &[], 2, Some(&cursor)));
+    assert!(may_place(&entry("b", 30, 60), &[], 2, Some(&cursor)));
+}
