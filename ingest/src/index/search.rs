@@ -251,8 +251,9 @@ impl SegmentIndex {
 
 /// `a AND NOT b` as analysts mean it. The query parser reads it as `a` and a clause made only
 /// of a negation, which on its own matches nothing; such clauses are lifted into their parent
-/// as exclusions (`+a -b`), at every level.
-fn lift_negations(query: Box<dyn Query>) -> Box<dyn Query> {
+/// as exclusions (`+a -b`), at every level. Every reader of the segment indexes reads queries
+/// this way.
+pub fn lift_negations(query: Box<dyn Query>) -> Box<dyn Query> {
     let Some(boolean) = query.downcast_ref::<BooleanQuery>() else {
         return query;
     };

@@ -14,7 +14,7 @@ use std::ops::Bound;
 use tantivy::query::{AllQuery, BooleanQuery, Occur, Query, QueryParser, RangeQuery};
 use tantivy::schema::{Field, Term};
 use tantivy::tokenizer::TokenizerManager;
-use weft_ingest::index::{DEFAULT_FIELDS, IndexSchema, register_into};
+use weft_ingest::index::{DEFAULT_FIELDS, IndexSchema, lift_negations, register_into};
 use weft_ingest::store::manifest::SegmentEntry;
 
 use super::SearchError;
@@ -141,38 +141,4 @@ impl EventQuery {
             _ => Box::new(BooleanQuery::new(clauses)),
         }
     }
-}
-
-/// `a AND NOT b` as analysts mean it. The query parser reads it as `a` and a clause made only
-/// of a negation, which on its own matches nothing; such clauses are lifted into their parent
-/// as exclusions (`+a -b`), at every level. The same reading as the segment index's own.
-fn lift_negations(query: Box<dyn Query>) -> Box<dyn Query> {
-    let Some(boolean) = query.downcast_ref::<BooleanQuery>() else {
-        return query;
-    };
-    let mut clauses = Vec::with_capacity(boolean.clauses().len());
-    for (occur, clause) in boolean.clauses() {
-        let clause = lift_negations(clause.box_clone());
-        let only_negations = clause
-            .downcast_ref::<BooleanQuery>()
-            .filter(|inner| {
-                !inner.clauses().is_empty()
-                    && inner
-                        .clauses()
-                        .iter()
-                        .all(|(occur, _)| *occur == Occur::MustNot)
-            })
-            .map(|inner| {
-                inner
-                    .clauses()
-                    .iter()
-                    .map(|(occur, query)| (*occur, query.box_clone()))
-                    .collect::<Vec<_>>()
-            });
-        match (occur, only_negations) {
-            (Occur::Must, Some(negations)) => clauses.extend(negations),
-            (occur, _) => clauses.push((*occur, clause)),
-        }
-    }
-    Box::new(BooleanQuery::new(clauses))
 }
