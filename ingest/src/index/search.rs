@@ -128,6 +128,16 @@ impl SegmentIndex {
         })
     }
 
+    /// Where the index lives.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// The index's reader, for searches that collect in their own way.
+    pub fn reader(&self) -> &IndexReader {
+        &self.reader
+    }
+
     /// The rows matching `request`, newest first.
     pub fn search(&self, request: &SearchRequest) -> Result<SegmentHits, SearchError> {
         let query = self.query(request)?;

@@ -4,12 +4,12 @@
 //! quickest way (a term's document frequency when nothing else narrows it); the newest rows are
 //! collected only from the segments that can still place a row on the page.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use tantivy::collector::{Count, TopDocs};
 use tantivy::query::Query;
-use tantivy::{DocId, Index, IndexReader, ReloadPolicy, SegmentReader};
-use weft_ingest::index::{Hit, IndexError, ROW, register_into};
+use tantivy::{DocId, IndexReader, SegmentReader};
+use weft_ingest::index::{Hit, IndexError, ROW, SegmentIndex};
 use weft_ingest::schema as columns;
 
 use super::SearchError;
@@ -30,25 +30,12 @@ impl std::fmt::Debug for SegmentHitsReader {
 }
 
 impl SegmentHitsReader {
-    /// Opens the index at `path` (memory-mapped).
-    pub fn open(path: &Path) -> Result<SegmentHitsReader, SearchError> {
-        let failed = |error: tantivy::TantivyError| {
-            SearchError::Index(IndexError::Tantivy {
-                path: path.to_path_buf(),
-                error,
-            })
-        };
-        let index = Index::open_in_dir(path).map_err(failed)?;
-        register_into(index.tokenizers());
-        let reader = index
-            .reader_builder()
-            .reload_policy(ReloadPolicy::Manual)
-            .try_into()
-            .map_err(failed)?;
-        Ok(SegmentHitsReader {
-            path: path.to_path_buf(),
-            reader,
-        })
+    /// Reads through `index`'s own reader (the index is opened once per segment).
+    pub fn new(index: &SegmentIndex) -> SegmentHitsReader {
+        SegmentHitsReader {
+            path: index.path().to_path_buf(),
+            reader: index.reader().clone(),
+        }
     }
 
     fn failed(&self, error: tantivy::TantivyError) -> SearchError {

@@ -145,7 +145,7 @@ impl Segments {
                 path: path.clone(),
                 reason: error.to_string(),
             })?;
-        let hits = SegmentHitsReader::open(&index_path(&path))?;
+        let hits = SegmentHitsReader::new(&index);
         let open = Arc::new(OpenSegment {
             entry: entry.clone(),
             path,
