@@ -67,7 +67,8 @@ pub async fn authorize(
     let route = spec.path;
     let public_metrics = route == "/metrics" && state.config().public_metrics;
     let required = match spec.access {
-        _ if public_metrics => {
+        Access::Role(required) if !public_metrics => required,
+        _ => {
             let response = next.run(request).await;
             return with_answered(
                 response,
@@ -77,17 +78,6 @@ pub async fn authorize(
                 },
             );
         }
-        Access::Public => {
-            let response = next.run(request).await;
-            return with_answered(
-                response,
-                Answered {
-                    route,
-                    principal: None,
-                },
-            );
-        }
-        Access::Role(required) => required,
     };
     let principal = match bearer(request.headers()) {
         Some(token) => state.auth().authenticate(token).await,
