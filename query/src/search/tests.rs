@@ -11,22 +11,26 @@ const MINUTE: i64 = 60_000_000;
 /// 2026-11-23T00:00:00Z.
 const DAY_START: i64 = 1_795_392_000_000_000;
 
-/// 20 events, three segments per hour of at most 3 rows; several share a time, so the
-/// order across segments rests on the tie-break.
-fn store(data_dir: &Path) {
+/// `count` events in segments of at most `max_rows`: event `n` at `minute(n)` minutes, by
+/// alice when `alice(n)`, else bob.
+fn write_store(
+    data_dir: &Path,
+    count: u64,
+    max_rows: usize,
+    minute: impl Fn(u64) -> i64,
+    alice: impl Fn(u64) -> bool,
+) {
     let policy = FlushPolicy {
-        max_rows: 3,
+        max_rows,
         ..FlushPolicy::default()
     };
     let mut store = EventStore::open(data_dir, policy).expect("store");
-    for offset in 0..20u64 {
+    for offset in 0..count {
         let mut event = Event::new("json");
-        // Times 0, 0, 1, 1, 2, 2, ... minutes.
-        event.time = Some(DAY_START + (offset as i64 / 2) * MINUTE);
-        let user = if offset % 2 == 0 { "alice" } else { "bob" };
+        event.time = Some(DAY_START + minute(offset) * MINUTE);
+        let user = if alice(offset) { "alice" } else { "bob" };
         event.user = Some(Cow::Borrowed(user));
-        let message = format!("failed password attempt {offset}");
-        event.message = Some(Cow::Owned(message.clone()));
+        event.message = Some(Cow::Owned(format!("failed password attempt {offset}")));
         let id = format!("event-{offset}");
         let raw = format!("{{\"n\":{offset}}}");
         store
@@ -45,6 +49,12 @@ fn store(data_dir: &Path) {
             .expect("append");
     }
     store.flush().expect("flush");
+}
+
+/// 20 events, three segments per hour of at most 3 rows; several share a time, so the
+/// order across segments rests on the tie-break. Times 0, 0, 1, 1, 2, 2, ... minutes.
+fn store(data_dir: &Path) {
+    write_store(data_dir, 20, 3, |n| n as i64 / 2, |n| n % 2 == 0);
 }
 
 fn ids(page: &EventPage) -> Vec<String> {
@@ -236,35 +246,7 @@ fn one_event_by_id_with_its_raw_record() {
 /// 30 events at three times only (ten each), in segments of at most 4 rows: equal times run
 /// across segment boundaries, and several segments end at the same time.
 fn tied_store(data_dir: &Path) {
-    let policy = FlushPolicy {
-        max_rows: 4,
-        ..FlushPolicy::default()
-    };
-    let mut store = EventStore::open(data_dir, policy).expect("store");
-    for offset in 0..30u64 {
-        let mut event = Event::new("json");
-        event.time = Some(DAY_START + (offset as i64 / 10) * MINUTE);
-        let user = if offset % 3 == 0 { "alice" } else { "bob" };
-        event.user = Some(Cow::Borrowed(user));
-        let message = format!("failed password attempt {offset}");
-        event.message = Some(Cow::Owned(message));
-        let id = format!("event-{offset}");
-        store
-            .append(
-                &event,
-                &RecordMeta {
-                    ingest_time: DAY_START,
-                    event_id: &id,
-                    service: "gateway",
-                    raw: "{}",
-                    not_utf8: false,
-                },
-                "test",
-                offset,
-            )
-            .expect("append");
-    }
-    store.flush().expect("flush");
+    write_store(data_dir, 30, 4, |n| n as i64 / 10, |n| n % 3 == 0);
 }
 
 #[test]
