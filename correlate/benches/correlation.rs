@@ -6,12 +6,17 @@
 //! weft alone. The stream is generated from a fixed seed: 200,000 signals over 100,000 users
 //! (after a prefill that makes every user's group live), 1 ms apart in event time, one
 //! partition, no lateness, `advance` every 1,024 signals.
+//!
+//! `percentile_window` measures what one `value_percentile` signal costs a window of 20,000
+//! numbers (one number in, the oldest out, the 95th percentile read): the window's sketch
+//! against the sorted list weft kept before sketching (`exact`).
 
 use std::hint::black_box;
 use std::sync::Arc;
 use std::time::Instant;
 
 use criterion::{BatchSize, Criterion, Throughput, criterion_group, criterion_main};
+use weft_correlate::correlation::percentiles::Percentiles;
 use weft_correlate::correlation::{
     CorrelationSet, Correlator, CorrelatorConfig, EventKey, ManualClock, Signal,
 };
@@ -309,5 +314,51 @@ fn rsigma_pass(
     )
 }
 
-criterion_group!(benches, correlation);
+/// A sliding window of `WINDOW` latency-like numbers: the numbers in arrival order.
+fn latencies(count: usize) -> Vec<f64> {
+    let mut random = Random(7);
+    (0..count)
+        .map(|_| (random.next() % 1_000_000) as f64 / 100.0 + 0.5)
+        .collect()
+}
+
+fn percentile_window(criterion: &mut Criterion) {
+    const WINDOW: usize = 20_000;
+    let numbers = latencies(WINDOW * 4);
+    let mut group = criterion.benchmark_group("percentile_window");
+    group.throughput(Throughput::Elements(1));
+    group.bench_function("sketch", |bencher| {
+        let mut kept = Percentiles::default();
+        for number in &numbers[..WINDOW] {
+            kept.insert(*number);
+        }
+        let mut next = WINDOW;
+        bencher.iter(|| {
+            let index = next % numbers.len();
+            kept.insert(numbers[index]);
+            kept.remove(numbers[(next - WINDOW) % numbers.len()], Vec::new);
+            next += 1;
+            black_box(kept.percentile(95.0))
+        });
+    });
+    group.bench_function("exact", |bencher| {
+        let mut sorted: Vec<f64> = numbers[..WINDOW].to_vec();
+        sorted.sort_by(f64::total_cmp);
+        let mut next = WINDOW;
+        bencher.iter(|| {
+            let number = numbers[next % numbers.len()];
+            let at = sorted.partition_point(|known| known.total_cmp(&number).is_lt());
+            sorted.insert(at, number);
+            let old = numbers[(next - WINDOW) % numbers.len()];
+            let at = sorted.partition_point(|known| known.total_cmp(&old).is_lt());
+            sorted.remove(at);
+            next += 1;
+            let rank = (0.95 * sorted.len() as f64).ceil() as usize;
+            black_box(sorted[rank - 1])
+        });
+    });
+    group.finish();
+}
+
+criterion_group!(benches, correlation, percentile_window);
 criterion_main!(benches);

@@ -277,3 +277,69 @@ fn json_lines_carry_the_documented_fields() {
     assert_eq!(line["group"]["User"], "alice");
     assert_eq!(line["window_start"], "2026-05-01T12:00:00.000000Z");
 }
+
+/// The scan reads only the range's events (DataFusion filters them in the Parquet reader), a
+/// store whose path has glob characters is read as it is, and a damaged segment is an error
+/// that names it.
+#[test]
+fn the_scan_reads_the_range_from_any_path_and_names_a_damaged_segment() {
+    let root = tempfile::tempdir().expect("temporary directory");
+    let data_dir = root.path().join("data [2026] *");
+    write_store(&data_dir);
+    let rules = load_paths(&[rules_dir(root.path())], &Placeholders::default());
+    let mapping = FieldMapping::default();
+    let matcher = SigmaMatcher::new(rules.rules, &mapping);
+    let set = Arc::new(
+        CorrelationSet::new(matcher.rules(), &rules.correlations, &mapping).expect("compiles"),
+    );
+    let whole = backtest(
+        &data_dir,
+        &matcher,
+        set.clone(),
+        TimeRange::default(),
+        CorrelatorConfig::default(),
+    )
+    .expect("backtest runs");
+    assert_eq!((whole.events_read, whole.alerts.len()), (19, 1));
+    // From the minute on: alice's last 9 failures and her success, bob's success; his
+    // failures and alice's first three are not read.
+    let late = backtest(
+        &data_dir,
+        &matcher,
+        set.clone(),
+        TimeRange {
+            from: Some(NOON + 60 * SECOND),
+            to: Some(NOON + 10 * 60 * SECOND),
+        },
+        CorrelatorConfig::default(),
+    )
+    .expect("backtest runs");
+    assert_eq!(late.events_read, 11);
+    assert!(late.alerts.is_empty(), "9 failures are not 10");
+
+    let segment = std::fs::read_dir(data_dir.join("events"))
+        .expect("events directory")
+        .flat_map(|day| std::fs::read_dir(day.expect("entry").path()).expect("day"))
+        .flat_map(|hour| std::fs::read_dir(hour.expect("entry").path()).expect("hour"))
+        .map(|file| file.expect("entry").path())
+        .find(|path| {
+            path.extension()
+                .is_some_and(|extension| extension == "parquet")
+        })
+        .expect("a segment");
+    let bytes = std::fs::read(&segment).expect("segment read");
+    std::fs::write(&segment, &bytes[..bytes.len() / 2]).expect("segment truncated");
+    let error = backtest(
+        &data_dir,
+        &matcher,
+        set,
+        TimeRange::default(),
+        CorrelatorConfig::default(),
+    )
+    .expect_err("a truncated segment fails the backtest");
+    let name = segment
+        .file_name()
+        .and_then(|name| name.to_str())
+        .expect("file name");
+    assert!(error.to_string().contains(name), "{error}");
+}

@@ -612,3 +612,66 @@ fn an_idle_partition_stops_holding_the_frontier() {
     correlator.observe_progress(0, 3);
     assert_eq!(correlator.advance().len(), 1);
 }
+
+#[test]
+fn a_large_percentile_window_is_sketched_within_one_percent_and_survives_a_restart() {
+    let yaml = "title: slow\nname: slow\ncorrelation:\n    type: value_percentile\n    rules: [request]\n    group-by: [service]\n    timespan: 1h\n    condition:\n        field: duration\n        percentile: 95\n        gte: 9310\n";
+    let rules = Rules::new(&["request"], yaml);
+    // 6,000 durations per service, spread over 1..=10,000 ms; `slower` runs at 100 %,
+    // `faster` at 97 % of it. Exact p95: 9,500 and 9,215; the threshold sits between.
+    let durations: Vec<f64> = (0..6_000u64)
+        .map(|index| ((index * 7_919) % 10_000 + 1) as f64)
+        .collect();
+    let mut sorted = durations.clone();
+    sorted.sort_by(f64::total_cmp);
+    assert_eq!(sorted[5_699], 9_500.0);
+    let mut signals = Vec::new();
+    for (index, duration) in durations.iter().enumerate() {
+        for (service, scale) in [("slower", 1.0), ("faster", 0.97)] {
+            let text = (duration * scale).to_string();
+            signals.push(rules.signal(
+                "request",
+                index as i64 * 1_000,
+                &[("service", service), ("duration", text.as_str())],
+            ));
+        }
+    }
+    let straight = rules.replay(signals.clone());
+    assert_eq!(straight.len(), 1, "{straight:?}");
+    assert_eq!(
+        straight[0].group.get("service").map(String::as_str),
+        Some("slower")
+    );
+    assert_eq!(straight[0].event_count, 6_000);
+
+    // The same stream with a checkpoint taken while both windows are sketched.
+    let directory = tempfile::tempdir().expect("temporary directory");
+    let path = directory.path().join("correlation.checkpoint");
+    let config = CorrelatorConfig {
+        allowed_lateness: 0,
+        ..CorrelatorConfig::default()
+    };
+    let clock = Arc::new(ManualClock::new(0));
+    let mut before = Correlator::new(rules.set.clone(), config, clock.clone());
+    let rest = signals.split_off(9_000);
+    for signal in signals {
+        before.observe(signal);
+    }
+    assert!(before.advance().is_empty());
+    before.save_checkpoint(&path).expect("checkpoint written");
+    drop(before);
+    let mut after =
+        Correlator::load_checkpoint(rules.set.clone(), config, clock, &path).expect("restored");
+    for signal in rest {
+        after.observe(signal);
+    }
+    let mut restarted = after.advance();
+    restarted.extend(after.flush());
+    let ids = |alerts: &[weft_correlate::correlation::Alert]| {
+        alerts
+            .iter()
+            .map(|alert| (alert.alert_id.clone(), alert.event_count))
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(ids(&restarted), ids(&straight));
+}

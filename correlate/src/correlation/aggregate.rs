@@ -3,7 +3,7 @@
 //! field), each compared with the condition.
 
 use super::compile::{CompiledCorrelation, CorrelationKind};
-use super::window::{EntryValue, GroupWindow};
+use super::window::{GroupWindow, numbers};
 
 /// The window's aggregate for an aggregating type; `None` when there is nothing to compare
 /// (an average or percentile of no numbers).
@@ -15,20 +15,10 @@ pub fn measure(kind: CorrelationKind, window: &GroupWindow) -> Option<f64> {
         CorrelationKind::ValueAvg => {
             (window.numbers > 0).then(|| window.sum / window.numbers as f64)
         }
-        CorrelationKind::ValuePercentile(percentile) if window.keep_sorted => {
-            nearest_rank(&window.sorted, percentile)
-        }
-        CorrelationKind::ValuePercentile(percentile) => {
-            let mut numbers: Vec<f64> = window
-                .entries
-                .iter()
-                .filter_map(|entry| match entry.value {
-                    EntryValue::Number(number) => Some(number),
-                    _ => None,
-                })
-                .collect();
-            percentile_of(&mut numbers, percentile)
-        }
+        CorrelationKind::ValuePercentile(percentile) => match &window.percentiles {
+            Some(percentiles) => percentiles.percentile(percentile),
+            None => percentile_of(&mut numbers(&window.entries), percentile),
+        },
         CorrelationKind::Temporal
         | CorrelationKind::TemporalOrdered
         | CorrelationKind::Sequence => None,

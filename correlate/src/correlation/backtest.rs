@@ -2,7 +2,8 @@
 //! correlator that run on the stream, for [from, to].
 //!
 //! Segments whose time range overlaps [from, to] are read from the manifest (no store lock is
-//! taken: segments are immutable once listed). Events are matched batch by batch; the signals
+//! taken: segments are immutable once listed) and scanned by DataFusion with the range pushed
+//! into the Parquet reader ([`super::scan`]). Events are matched batch by batch; the signals
 //! of correlated rules are ordered by (time, event id) and replayed as one partition with no
 //! lateness, then the stream is flushed so every open window is decided. Matches of rules that
 //! no correlation consumes (or one with `generate: true` does) are alerts of their own.
@@ -20,9 +21,9 @@ use super::engine::{Correlator, CorrelatorConfig};
 use super::error::BacktestError;
 use super::extract::{event_times, signals_from_batch};
 use super::metrics::CorrelatorMetrics;
+use super::scan::scan_events;
 use super::signal::Signal;
 use crate::detect::context::{EntityReader, EventContext};
-use crate::detect::segment::segment_batches;
 use crate::sigma::SigmaMatcher;
 use crate::sigma::columns::ColumnReader;
 use weft_ingest::schema;
@@ -101,74 +102,43 @@ pub fn backtest_with_contexts(
     let mut report = BacktestReport::default();
     let mut signals: Vec<Signal> = Vec::new();
     let mut single: Vec<Alert> = Vec::new();
-    for entry in &loaded.entries {
-        if !range.overlaps(entry.min_time, entry.max_time) {
-            continue;
+    let segments: Vec<_> = loaded
+        .entries
+        .iter()
+        .filter(|entry| range.overlaps(entry.min_time, entry.max_time))
+        .map(|entry| data_dir.join(&entry.path))
+        .collect();
+    report.segments_read = segments.len();
+    scan_events(&segments, range, |batch| -> Result<(), BacktestError> {
+        report.events_read += batch.num_rows() as u64;
+        let matches = matcher.match_batch(&batch)?;
+        let times = event_times(&batch)?;
+        let in_range: Vec<_> = matches
+            .into_iter()
+            .filter(|found| found.row < times.len() && range.contains(times.value(found.row)))
+            .collect();
+        if in_range.is_empty() {
+            return Ok(());
         }
-        let path = data_dir.join(&entry.path);
-        let segment_error = |reason: String| BacktestError::Segment {
-            path: path.clone(),
-            reason,
-        };
-        let reader = segment_batches(&path).map_err(segment_error)?;
-        report.segments_read += 1;
-        for batch in reader {
-            let batch = batch.map_err(|error| segment_error(error.to_string()))?;
-            report.events_read += batch.num_rows() as u64;
-            let matches = matcher
-                .match_batch(&batch)
-                .map_err(|source| BacktestError::Match {
-                    path: path.clone(),
-                    source,
-                })?;
-            let times = event_times(&batch).map_err(|source| BacktestError::Match {
-                path: path.clone(),
-                source,
-            })?;
-            let in_range: Vec<_> = matches
-                .into_iter()
-                .filter(|found| found.row < times.len() && range.contains(times.value(found.row)))
-                .collect();
-            if let Some(reader) = entities
-                && !in_range.is_empty()
-            {
-                let rows: BTreeSet<usize> = in_range.iter().map(|found| found.row).collect();
-                let contexts =
-                    reader
-                        .contexts(&batch, rows)
-                        .map_err(|source| BacktestError::Match {
-                            path: path.clone(),
-                            source,
-                        })?;
-                report.contexts.extend(contexts);
-            }
-            let ids = ColumnReader::new(&batch, schema::EVENT_ID).map_err(|source| {
-                BacktestError::Match {
-                    path: path.clone(),
-                    source,
-                }
-            })?;
-            for found in &in_range {
-                if set.is_standalone(found.rule) {
-                    let meta = &set.rule_meta()[found.rule];
-                    let time = times.value(found.row);
-                    let event_id = ids
-                        .text(found.row)
-                        .map(|id| id.into_owned())
-                        .unwrap_or_default();
-                    single.push(single_event_alert(meta, time, &event_id));
-                }
-            }
-            let found =
-                signals_from_batch(&set, &batch, &in_range, 0, &|_| 0).map_err(|source| {
-                    BacktestError::Match {
-                        path: path.clone(),
-                        source,
-                    }
-                })?;
-            signals.extend(found);
+        if let Some(reader) = entities {
+            let rows: BTreeSet<usize> = in_range.iter().map(|found| found.row).collect();
+            report.contexts.extend(reader.contexts(&batch, rows)?);
         }
-    }
+        let ids = ColumnReader::new(&batch, schema::EVENT_ID)?;
+        for found in &in_range {
+            if set.is_standalone(found.rule) {
+                let meta = &set.rule_meta()[found.rule];
+                let time = times.value(found.row);
+                let event_id = ids
+                    .text(found.row)
+                    .map(|id| id.into_owned())
+                    .unwrap_or_default();
+                single.push(single_event_alert(meta, time, &event_id));
+            }
+        }
+        signals.extend(signals_from_batch(&set, &batch, &in_range, 0, &|_| 0)?);
+        Ok(())
+    })?;
     // One partition, in event-time order; equal times by event id, then rule.
     signals.sort_by(|left, right| {
         (left.key.time, left.evidence.ids(), left.source).cmp(&(

@@ -19,7 +19,7 @@ use super::engine::{Correlator, CorrelatorConfig, CorrelatorState};
 use super::error::CheckpointError;
 
 /// The checkpoint format version this build writes and reads.
-pub const CHECKPOINT_VERSION: u32 = 2;
+pub const CHECKPOINT_VERSION: u32 = 3;
 
 /// The checkpoint's file name in the data directory.
 pub const CHECKPOINT_FILE: &str = "correlation.checkpoint.json";

@@ -24,6 +24,7 @@ use super::clock::Clock;
 use super::compile::CorrelationSet;
 use super::metrics::{CorrelatorMetrics, RuleMetrics};
 use super::operator::{RuleState, Sink, apply, sweep};
+use super::percentiles::Percentiles;
 use super::signal::{LateSignal, Signal, Source};
 use super::watermark::Watermarks;
 use super::window::{Entry, EntryValue, GroupWindow};
@@ -296,7 +297,10 @@ impl Correlator {
                 total += group.entries.capacity() * size_of::<Entry>();
                 total += group.per_input.capacity() * size_of::<u32>();
                 total += group.distinct.capacity() * (size_of::<(Box<str>, u32)>() + 1);
-                total += group.sorted.capacity() * size_of::<f64>();
+                total += group
+                    .percentiles
+                    .as_ref()
+                    .map_or(0, Percentiles::approximate_bytes);
                 total += group
                     .distinct
                     .keys()

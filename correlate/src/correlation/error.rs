@@ -3,6 +3,7 @@
 
 use std::path::PathBuf;
 
+use super::scan::ScanError;
 use crate::sigma::MatchError;
 
 /// Why a set of correlation rules cannot run.
@@ -49,8 +50,8 @@ pub enum BacktestError {
     Rules(#[from] CorrelationError),
     #[error("cannot read the event store: {0}")]
     Store(#[from] weft_ingest::store::StoreError),
-    #[error("cannot read segment {path}: {reason}")]
-    Segment { path: PathBuf, reason: String },
-    #[error("cannot match rules on segment {path}: {source}")]
-    Match { path: PathBuf, source: MatchError },
+    #[error(transparent)]
+    Scan(#[from] ScanError),
+    #[error("cannot match rules on the stored events: {0}")]
+    Match(#[from] MatchError),
 }

@@ -7,12 +7,14 @@
 //!   from a `RecordBatch` and the matcher's matches.
 //! - [`watermark`]: per-partition watermarks, idle partitions, the frontier.
 //! - [`window`]: a group's window and its incremental aggregates; [`aggregate`] (`event_count`,
-//!   `value_count`, `value_sum`, `value_avg`, `value_percentile`) and [`temporal`]
+//!   `value_count`, `value_sum`, `value_avg`, `value_percentile`, its numbers kept exact or
+//!   sketched by [`percentiles`]) and [`temporal`]
 //!   (`temporal`, `temporal_ordered`, boolean conditions with `not`) decide on it.
 //! - [`engine::Correlator`]: `observe` signals, `advance` to the watermark, `flush`, alerts out;
 //!   [`operator`] is one rule's groups, timers, sweeps and firing.
 //! - [`sequence`]: weft's sequence extension (per-step join keys, repeats, absence, until).
-//! - [`alert`], [`metrics`], [`checkpoint`]; [`backtest`] replays the Parquet store.
+//! - [`alert`], [`metrics`], [`checkpoint`]; [`backtest`] replays the Parquet store, read by
+//!   [`scan`] (DataFusion).
 //!
 //! `correlate/CORRELATION.md` documents the semantics (boundaries, ties, late data).
 
@@ -28,6 +30,8 @@ pub mod error;
 pub mod extract;
 pub mod metrics;
 pub mod operator;
+pub mod percentiles;
+pub mod scan;
 pub mod sequence;
 pub mod signal;
 pub mod temporal;

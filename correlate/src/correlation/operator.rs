@@ -13,6 +13,7 @@ use super::alert::{self, Alert, GROUP_SEPARATOR};
 use super::compile::{CompiledCorrelation, CorrelationKind, CorrelationSet, Mode};
 use super::engine::CorrelatorConfig;
 use super::metrics::RuleMetrics;
+use super::percentiles::Percentiles;
 use super::sequence::Partial;
 use super::signal::{EventKey, Evidence, Signal, Source};
 use super::window::{Entry, EntryValue, GroupWindow};
@@ -256,8 +257,9 @@ pub(super) fn apply(
                     _ => 0,
                 };
                 let mut window = GroupWindow::new(counters, due);
-                window.keep_sorted =
-                    matches!(correlation.kind, CorrelationKind::ValuePercentile(_));
+                if matches!(correlation.kind, CorrelationKind::ValuePercentile(_)) {
+                    window.percentiles = Some(Percentiles::default());
+                }
                 window
             })
         }

@@ -7,6 +7,7 @@ use std::collections::VecDeque;
 use rustc_hash::FxHashMap;
 use serde::{Deserialize, Serialize};
 
+use super::percentiles::Percentiles;
 use super::sequence::Partial;
 use super::signal::{EventKey, Evidence};
 
@@ -43,11 +44,9 @@ pub struct GroupWindow {
     /// `sequence`: per stage, the partial match with the latest start.
     #[serde(default)]
     pub partials: Vec<Option<Partial>>,
-    /// `value_percentile`: the window's numbers in order (kept when `keep_sorted`).
+    /// `value_percentile`: the window's numbers, exact or sketched.
     #[serde(default)]
-    pub sorted: Vec<f64>,
-    #[serde(default)]
-    pub keep_sorted: bool,
+    pub percentiles: Option<Percentiles>,
 }
 
 impl GroupWindow {
@@ -71,11 +70,8 @@ impl GroupWindow {
             EntryValue::Number(number) => {
                 self.sum += number;
                 self.numbers += 1;
-                if self.keep_sorted {
-                    let at = self
-                        .sorted
-                        .partition_point(|known| known.total_cmp(number).is_lt());
-                    self.sorted.insert(at, *number);
+                if let Some(percentiles) = &mut self.percentiles {
+                    percentiles.insert(*number);
                 }
             }
             EntryValue::Text(text) => {
@@ -104,13 +100,9 @@ impl GroupWindow {
                 } else {
                     self.sum - number
                 };
-                if self.keep_sorted {
-                    let at = self
-                        .sorted
-                        .partition_point(|known| known.total_cmp(number).is_lt());
-                    if at < self.sorted.len() {
-                        self.sorted.remove(at);
-                    }
+                if let Some(percentiles) = &mut self.percentiles {
+                    let entries = &self.entries;
+                    percentiles.remove(*number, || numbers(entries));
                 }
             }
             EntryValue::Text(text) => {
@@ -152,6 +144,17 @@ impl GroupWindow {
     }
 }
 
+/// The numbers the entries carry.
+pub fn numbers(entries: &VecDeque<Entry>) -> Vec<f64> {
+    entries
+        .iter()
+        .filter_map(|entry| match entry.value {
+            EntryValue::Number(number) => Some(number),
+            _ => None,
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -186,14 +189,17 @@ mod tests {
     #[test]
     fn sorted_numbers_follow_entries_in_and_out() {
         let mut window = GroupWindow::new(1, 0);
-        window.keep_sorted = true;
+        window.percentiles = Some(Percentiles::default());
         for (time, number) in [(1, 5.0), (2, 1.0), (3, 3.0), (4, 1.0)] {
             window.push(entry(time, EntryValue::Number(number)));
         }
-        assert_eq!(window.sorted, vec![1.0, 1.0, 3.0, 5.0]);
+        assert_eq!(
+            window.percentiles,
+            Some(Percentiles::Exact(vec![1.0, 1.0, 3.0, 5.0]))
+        );
         window.pop_front();
         window.pop_front();
-        assert_eq!(window.sorted, vec![1.0, 3.0]);
+        assert_eq!(window.percentiles, Some(Percentiles::Exact(vec![1.0, 3.0])));
     }
 
     #[test]
