@@ -13,6 +13,10 @@ use weft_ingest::schema;
 
 use super::error::MatchError;
 
+/// The columns Sigma keywords search, besides every `attrs` value: the message, and the URL and
+/// user agent, which are all an access log line says beyond its attributes.
+pub const KEYWORD_COLUMNS: [&str; 3] = [schema::MESSAGE, schema::URL, schema::USER_AGENT];
+
 /// One column, readable as text per row.
 #[derive(Debug, Clone, Copy)]
 pub enum ColumnReader<'b> {
