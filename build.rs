@@ -1,5 +1,6 @@
-//! Embeds weft's rule pack (`rules/**/*.yml` and `rules/mapping.toml`) into the binary, so
-//! that `weft demo` runs the built-in rules from any directory.
+//! Embeds weft's rule pack (`rules/**/*.yml`, `rules/mapping.toml`, and the pack's notes and
+//! licence texts, `rules/**/*.md`) into the binary, so that `weft demo` runs the built-in rules
+//! from any directory and the SigmaHQ rules travel with their Detection Rule License.
 
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
@@ -18,7 +19,7 @@ fn collect(dir: &Path, files: &mut Vec<PathBuf>) -> std::io::Result<()> {
             collect(&path, files)?;
         } else if path
             .extension()
-            .is_some_and(|extension| extension == "yml" || extension == "yaml")
+            .is_some_and(|extension| extension == "yml" || extension == "yaml" || extension == "md")
             || path.file_name().is_some_and(|name| name == "mapping.toml")
         {
             files.push(path);

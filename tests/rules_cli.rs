@@ -358,6 +358,9 @@ fn the_rule_pack_finds_the_example_attack() {
         names,
         [
             "Exec or attach into a pod",
+            // SigmaHQ's rules (rules/sigmahq/) on the same shell and secrets listing.
+            "Kubernetes Secrets Enumeration",
+            "Potential Remote Command Execution In Pod Container",
             "Secrets listed or read outside the control plane",
             "Session or token used from several addresses",
         ],

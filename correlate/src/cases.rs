@@ -16,6 +16,10 @@
 //! the whole set's `SigmaMatcher`, and the matches' signals through a `Correlator` (no
 //! lateness, flushed at the end of the file). `weft rules test --cases` prints the outcome.
 //! Files of scheduled SQL rules are skipped: they need the query engine (`weft jobs backfill`).
+//!
+//! A file of Sigma filters (tuning for rules kept unmodified elsewhere, such as SigmaHQ's) is
+//! tested through a rule one of its filters names: `rule` is that rule's id, the positive
+//! events are ones it still fires on, the negative ones those the filter suppresses.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -26,6 +30,7 @@ use serde::Deserialize;
 use crate::correlation::extract::signals_from_batch;
 use crate::correlation::sequence::load_sequence_paths;
 use crate::correlation::{CorrelationSet, Correlator, CorrelatorConfig, ManualClock};
+use crate::sigma::filter::FilterTarget;
 use crate::sigma::loader::rule_files;
 use crate::sigma::report::{match_records, read_event_file};
 use crate::sigma::rule::RuleMeta;
@@ -49,6 +54,8 @@ pub struct Cases {
     /// Every document's metadata with the file it came from (Sigma rules, correlations,
     /// sequences).
     documents: Vec<(PathBuf, RuleMeta)>,
+    /// Every filter's file and the rule ids or names it names (`rules: any` names none).
+    filters: Vec<(PathBuf, Vec<String>)>,
     paths: Vec<PathBuf>,
 }
 
@@ -149,6 +156,17 @@ impl Cases {
                 .unwrap_or_default();
             documents.push((path, rule.meta.clone()));
         }
+        let filters = rules
+            .filters
+            .iter()
+            .map(|filter| {
+                let named = match &filter.target {
+                    FilterTarget::Any => Vec::new(),
+                    FilterTarget::Rules(named) => named.clone(),
+                };
+                (filter.origin.path.clone().unwrap_or_default(), named)
+            })
+            .collect();
         let matcher = SigmaMatcher::new(std::mem::take(&mut rules.rules), mapping);
         let set = match CorrelationSet::with_sequences(
             matcher.rules(),
@@ -169,6 +187,7 @@ impl Cases {
             matcher,
             set: Arc::new(set),
             documents,
+            filters,
             paths: paths.to_vec(),
         })
     }
@@ -289,11 +308,23 @@ impl Cases {
             }
         };
         outcome.rule = Some(expected.rule.clone());
-        let Some((_, meta)) = self.documents.iter().find(|(path, meta)| {
+        let in_file = self.documents.iter().find(|(path, meta)| {
             path == file && meta.id.as_deref() == Some(expected.rule.as_str())
-        }) else {
+        });
+        let filtered_by_file = || {
+            self.filters
+                .iter()
+                .any(|(path, named)| path == file && named.contains(&expected.rule))
+                .then(|| {
+                    self.documents
+                        .iter()
+                        .find(|(_, meta)| meta.id.as_deref() == Some(expected.rule.as_str()))
+                })
+                .flatten()
+        };
+        let Some((_, meta)) = in_file.or_else(filtered_by_file) else {
             outcome.failures.push(format!(
-                "{}: rule {} is not a document of {}",
+                "{}: rule {} is not a document of {} nor a rule its filters name",
                 expected_path.display(),
                 expected.rule,
                 file.display()

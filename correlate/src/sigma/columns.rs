@@ -13,6 +13,16 @@ use weft_ingest::schema;
 
 use super::error::MatchError;
 
+/// The columns Sigma keywords search, besides every `attrs` value: the message; the URL and
+/// user agent, which are all an access log line says beyond its attributes; and the command
+/// line, which auditd writes as separate arguments (`a0`, `a1`, ...) that weft joins.
+pub const KEYWORD_COLUMNS: [&str; 4] = [
+    schema::MESSAGE,
+    schema::URL,
+    schema::USER_AGENT,
+    schema::COMMAND_LINE,
+];
+
 /// One column, readable as text per row.
 #[derive(Debug, Clone, Copy)]
 pub enum ColumnReader<'b> {

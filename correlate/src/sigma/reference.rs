@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use arrow_array::RecordBatch;
 use weft_ingest::schema;
 
-use super::columns::{AttrsReader, ColumnReader};
+use super::columns::{AttrsReader, ColumnReader, KEYWORD_COLUMNS};
 use super::compile::RulePlan;
 use super::condition::Condition;
 use super::error::MatchError;
@@ -56,12 +56,13 @@ impl FlatEvent {
         sources.iter().find_map(|source| self.source(source))
     }
 
-    /// What keywords search: every attribute value and the message.
+    /// What keywords search: every attribute value, the message, the URL and the user agent.
     fn keyword_texts(&self) -> impl Iterator<Item = &str> {
-        self.attrs
-            .iter()
-            .map(|(_, value)| value.as_str())
-            .chain(self.columns.get(schema::MESSAGE).map(String::as_str))
+        self.attrs.iter().map(|(_, value)| value.as_str()).chain(
+            KEYWORD_COLUMNS
+                .iter()
+                .filter_map(|column| self.columns.get(column).map(String::as_str)),
+        )
     }
 }
 

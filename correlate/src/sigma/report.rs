@@ -59,6 +59,22 @@ pub fn check_json_lines(set: &RuleSet) -> Vec<String> {
     lines
 }
 
+/// Whether a file of events holds JSON: it starts with an object, or with an array whose first
+/// element is JSON (`[{`, `[[`, `[]`, ...). A line such as Apache's error log
+/// (`[Fri Nov 20 10:00:01.123456 2026] [core:notice] ...`) also starts with `[`, but not with a
+/// JSON value inside it.
+fn starts_with_json(bytes: &[u8]) -> bool {
+    let mut significant = bytes.iter().filter(|byte| !byte.is_ascii_whitespace());
+    match significant.next() {
+        Some(b'{') => true,
+        Some(b'[') => matches!(
+            significant.next(),
+            Some(b'{' | b'[' | b']' | b'"' | b'-' | b'0'..=b'9')
+        ),
+        _ => false,
+    }
+}
+
 /// Reads the events of one file as `format` (`auto` detects per record) into a batch; its
 /// events are numbered in input order. A record that the parser rejects is an error here:
 /// `rules test` is about exact event positions.
@@ -70,8 +86,7 @@ pub fn read_event_file(
     let mut parser = parse::build(format, &ParserOptions::default())
         .ok_or_else(|| EventFileError::Format(format.to_string()))?;
     let mut records: Vec<(u64, String)> = Vec::new();
-    let first = bytes.iter().find(|byte| !byte.is_ascii_whitespace());
-    if matches!(first, Some(b'{' | b'[')) {
+    if starts_with_json(bytes) {
         // JSON: objects one per line, back to back, or in arrays.
         let mut stream =
             serde_json::Deserializer::from_slice(bytes).into_iter::<serde_json::Value>();
@@ -197,6 +212,17 @@ mod tests {
             read_event_file("x", b"{}", "nope"),
             Err(EventFileError::Format(_))
         ));
+    }
+
+    #[test]
+    fn reads_apache_error_lines_as_lines_not_json() {
+        let lines = "[Fri Nov 20 10:00:01.123456 2026] [core:notice] [pid 1021:tid 140201] AH00052: child pid 4242 exit signal Segmentation fault (11)\n[Fri Nov 20 10:00:02 2026] [error] [client 127.0.0.1] client denied by server configuration: /srv\n";
+        let batch = read_event_file("error.log", lines.as_bytes(), "apache_error")
+            .expect("apache error lines");
+        assert_eq!(batch.num_rows(), 2);
+        assert!(starts_with_json(b" [\n  {\"a\": 1}]"));
+        assert!(starts_with_json(b"[]"));
+        assert!(!starts_with_json(b"[Fri Nov 20 10:00:01 2026] [error] x"));
     }
 
     #[test]

@@ -13,9 +13,8 @@ use ipnet::IpNet;
 use memchr::memmem;
 use regex::Regex;
 use rustc_hash::FxHashMap;
-use weft_ingest::schema;
 
-use super::columns::{AttrsReader, ColumnReader};
+use super::columns::{AttrsReader, ColumnReader, KEYWORD_COLUMNS};
 use super::compile::RulePlan;
 use super::error::MatchError;
 use super::fieldmap::{FieldMapping, FieldSource};
@@ -215,11 +214,14 @@ impl SigmaMatcher {
             .map(|name| ColumnReader::new(batch, name))
             .collect::<Result<Vec<_>, _>>()?;
         let attrs = AttrsReader::new(batch)?;
-        let message = ColumnReader::new(batch, schema::MESSAGE)?;
+        let keyword_columns = KEYWORD_COLUMNS
+            .iter()
+            .map(|name| ColumnReader::new(batch, name))
+            .collect::<Result<Vec<_>, _>>()?;
         let mut row_state = RowState {
             columns: &columns,
             attrs,
-            message,
+            keyword_columns: &keyword_columns,
             attr_keys: &self.attr_keys,
             slots: &self.slots,
             attr_values: vec![None; self.attr_keys.len()],

@@ -20,7 +20,8 @@ pub(super) struct SlotValue<'b> {
 pub(super) struct RowState<'m, 'b> {
     pub(super) columns: &'m [ColumnReader<'b>],
     pub(super) attrs: AttrsReader<'b>,
-    pub(super) message: ColumnReader<'b>,
+    /// The columns keywords search besides `attrs`: message, URL and user agent.
+    pub(super) keyword_columns: &'m [ColumnReader<'b>],
     pub(super) attr_keys: &'m FxHashMap<String, u32>,
     pub(super) slots: &'m [Vec<SourceRef>],
     pub(super) attr_values: Vec<Option<&'b str>>,
@@ -121,9 +122,11 @@ impl<'b> RowState<'_, 'b> {
             self.keywords
                 .push((Cow::Borrowed(value), values::fold(value)));
         }
-        if let Some(message) = self.message.text(self.row) {
-            let folded = values::fold(&message);
-            self.keywords.push((message, folded));
+        for column in self.keyword_columns {
+            if let Some(text) = column.text(self.row) {
+                let folded = values::fold(&text);
+                self.keywords.push((text, folded));
+            }
         }
         self.keywords_generation = self.generation;
     }
