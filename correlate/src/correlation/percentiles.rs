@@ -31,7 +31,8 @@ const SMALLEST: f64 = 1e-9;
 pub enum Percentiles {
     /// In order.
     Exact(Vec<f64>),
-    Sketch(Sketch),
+    /// Boxed: most windows never hold one, and every window carries this enum.
+    Sketch(Box<Sketch>),
 }
 
 impl Default for Percentiles {
@@ -49,7 +50,7 @@ impl Percentiles {
                     sketch.insert(*known);
                 }
                 sketch.insert(number);
-                *self = Percentiles::Sketch(sketch);
+                *self = Percentiles::Sketch(Box::new(sketch));
             }
             Percentiles::Exact(sorted) => {
                 let at = sorted.partition_point(|known| known.total_cmp(&number).is_lt());
@@ -318,6 +319,11 @@ mod tests {
         assert_eq!(kept.len(), (EXACT_LIMIT / 2) as u64);
         let mut sorted: Vec<f64> = window.iter().copied().collect();
         assert_eq!(kept.percentile(95.0), percentile_of(&mut sorted, 95.0));
+    }
+
+    #[test]
+    fn a_window_pays_for_the_sketch_only_when_it_has_one() {
+        assert!(size_of::<Option<Percentiles>>() <= size_of::<Vec<f64>>());
     }
 
     #[test]
