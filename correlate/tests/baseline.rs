@@ -381,3 +381,44 @@ fn the_detector_across_a_restart_reports_what_a_backtest_reports() {
     replayed.sort();
     assert_eq!(streamed, replayed);
 }
+
+#[test]
+fn learned_baselines_survive_a_change_of_other_rules() {
+    let before = Rules::new(&["call"], BASELINE);
+    let other = "title: bursts\nid: 3e2f8a10-5c4b-4d6e-9f70-8a1b2c3d4e5f\ncorrelation:\n    type: event_count\n    rules: [other]\n    group-by: [caller]\n    timespan: 5m\n    condition:\n        gte: 100\n";
+    let after = Rules::new(&["call", "other"], &format!("{BASELINE}---\n{other}"));
+    let split = T0 + 400 * HOUR;
+    let config = CorrelatorConfig {
+        allowed_lateness: 0,
+        ..CorrelatorConfig::default()
+    };
+
+    let mut first = before.correlator(config);
+    let mut alerts = Vec::new();
+    for signal in calls(&before, true) {
+        if signal.key.time < split {
+            first.observe(signal);
+        }
+    }
+    alerts.extend(first.advance_to(split));
+    let checkpoint = first.checkpoint();
+    assert_ne!(checkpoint.rules, after.set.fingerprint());
+
+    let resumed = |adopt: bool| {
+        let mut second = after.correlator(config);
+        if adopt {
+            assert_eq!(second.adopt_baselines(&checkpoint), 1);
+        }
+        for signal in calls(&after, true) {
+            if signal.key.time >= split {
+                second.observe(signal);
+            }
+        }
+        second.flush()
+    };
+    alerts.extend(resumed(true));
+    let expected = sorted(before.replay(calls(&before, true)));
+    assert_eq!(sorted(alerts), expected);
+    // Without the adopted state the rule would start learning again and miss the burst.
+    assert!(resumed(false).is_empty());
+}

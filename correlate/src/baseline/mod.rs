@@ -126,6 +126,20 @@ impl BaselineSpec {
     }
 }
 
+/// What a baseline's learned state depends on: the rule, the events it counts, the pair's
+/// fields, and the buckets (`learn`, `bucket`, `seasonality`). Changing `alert-on`,
+/// `deviation`, `min-history` or `max-pairs` (or any other rule) keeps what was learned.
+pub fn state_key(rule: &CorrelationRule) -> String {
+    let label = rule.meta.label();
+    match &rule.baseline {
+        None => label,
+        Some(spec) => format!(
+            "{label}|{:?}|{:?}|{}|{}|{:?}",
+            rule.rules, rule.group_by, spec.learn, spec.bucket, spec.seasonality
+        ),
+    }
+}
+
 /// Whether `map` is a baseline document.
 pub fn is_baseline(map: &Hash) -> bool {
     map.contains_key(&key("baseline"))

@@ -55,6 +55,10 @@ struct PairState {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct BaselineState {
     pub version: u32,
+    /// What the state was learned for ([`super::state_key`]): a checkpoint's state is adopted
+    /// by a rule with the same key even when other rules changed.
+    #[serde(default)]
+    pub rule: String,
     /// The training window starts here: the start of the first bucket the rule saw.
     started: Option<i64>,
     pairs: FxHashMap<Box<str>, PairState>,
@@ -66,6 +70,7 @@ impl Default for BaselineState {
     fn default() -> Self {
         BaselineState {
             version: BASELINE_STATE_VERSION,
+            rule: String::new(),
             started: None,
             pairs: FxHashMap::default(),
             timers: BinaryHeap::new(),
@@ -143,6 +148,14 @@ impl Fired {
 }
 
 impl BaselineState {
+    /// An empty state for the rule with [`super::state_key`] `rule`.
+    pub fn for_rule(rule: String) -> BaselineState {
+        BaselineState {
+            rule,
+            ..BaselineState::default()
+        }
+    }
+
     /// Live pairs.
     pub fn pairs(&self) -> usize {
         self.pairs.len()

@@ -390,7 +390,11 @@ fn baseline_step(
     let Some(spec) = &correlation.rule.baseline else {
         return;
     };
-    let state = rule_state.baseline.get_or_insert_with(Box::default);
+    let state = rule_state.baseline.get_or_insert_with(|| {
+        Box::new(BaselineState::for_rule(crate::baseline::state_key(
+            &correlation.rule,
+        )))
+    });
     let fired = match observed {
         None => state.close_before(spec, time, metrics),
         Some((pair, signal, cap)) => state.observe(
