@@ -422,3 +422,61 @@ fn learned_baselines_survive_a_change_of_other_rules() {
     // Without the adopted state the rule would start learning again and miss the burst.
     assert!(resumed(false).is_empty());
 }
+
+#[test]
+fn two_partitions_delivered_out_of_order_within_the_lateness_alert_like_the_replay() {
+    let rules = Rules::new(&["call"], BASELINE);
+    // gateway -> auth comes from partition 1, which delivers three seconds behind partition 0.
+    let mut signals = calls(&rules, true);
+    for signal in &mut signals {
+        if signal.values.first().and_then(Option::as_deref) == Some("gateway")
+            && signal.values.get(1).and_then(Option::as_deref) == Some("auth")
+        {
+            signal.key.partition = 1;
+        }
+    }
+    let replayed = sorted(rules.replay(signals.clone()));
+    assert_eq!(replayed.len(), 2);
+
+    let mut delivery = signals;
+    delivery.sort_by_key(|signal| {
+        let lag = if signal.key.partition == 1 {
+            3 * SECOND
+        } else {
+            0
+        };
+        (signal.key.time + lag, signal.key.partition)
+    });
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let path = dir.path().join("correlation.checkpoint.json");
+    let streamed = sorted(stream(&rules, &delivery, Some(&path)));
+    assert_eq!(streamed, replayed);
+}
+
+#[test]
+fn a_baseline_state_of_another_format_version_is_refused() {
+    let rules = Rules::new(&["call"], BASELINE);
+    let config = CorrelatorConfig::default();
+    let mut correlator = rules.correlator(config);
+    for signal in calls(&rules, false).into_iter().take(100) {
+        correlator.observe(signal);
+    }
+    correlator.flush();
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let path = dir.path().join("correlation.checkpoint.json");
+    correlator.save_checkpoint(&path).expect("saved");
+    let text = std::fs::read_to_string(&path).expect("read");
+    assert!(text.contains("\"baseline\":{\"version\":1,"), "{text:.300}");
+    std::fs::write(
+        &path,
+        text.replace(
+            "\"baseline\":{\"version\":1,",
+            "\"baseline\":{\"version\":99,",
+        ),
+    )
+    .expect("written");
+    let clock = Arc::new(ManualClock::new(0));
+    let error = Correlator::load_checkpoint(rules.set.clone(), config, clock, &path)
+        .expect_err("another version is refused");
+    assert!(error.to_string().contains("version 99"), "{error}");
+}

@@ -67,6 +67,21 @@ impl Correlator {
                 found: checkpoint.rules,
             });
         }
+        // A learned baseline's state has a format version of its own.
+        if let Some(found) = checkpoint
+            .state
+            .classes
+            .iter()
+            .flat_map(|class| &class.rules)
+            .filter_map(|rule| rule.baseline.as_ref())
+            .map(|state| state.version)
+            .find(|version| *version != crate::baseline::BASELINE_STATE_VERSION)
+        {
+            return Err(CheckpointError::Version(
+                found,
+                crate::baseline::BASELINE_STATE_VERSION,
+            ));
+        }
         // The lateness classes follow the configured lateness too.
         let correlator = Correlator::with_state(set, config, clock, checkpoint.state);
         if !correlator.state_fits() {
