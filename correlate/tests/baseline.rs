@@ -480,3 +480,40 @@ fn a_baseline_state_of_another_format_version_is_refused() {
         .expect_err("another version is refused");
     assert!(error.to_string().contains("version 99"), "{error}");
 }
+
+#[test]
+fn a_baseline_of_sums_reads_its_numeric_field() {
+    let rule = "title: egress bytes\nid: 4a9c2e10-1b3d-4f5a-8c7e-9d0f1a2b3c4d\nlevel: medium\nbaseline:\n    rules: [call]\n    of: [caller, service]\n    sum: bytes\n    learn: 6h\n    bucket: 1h\n    seasonality: none\n    alert-on: [spike]\n    min-history: 3\n    deviation:\n        min: 1000000\n";
+    let rules = Rules::new(&["call"], rule);
+    let mut signals = Vec::new();
+    for hour in 0..10 {
+        for n in 0..5 {
+            let bytes = if hour == 8 { "40000000" } else { "20000" };
+            let fields = [
+                ("caller", "payments"),
+                ("service", "203.0.113.9"),
+                ("bytes", bytes),
+            ];
+            signals.push(rules.signal("call", T0 + hour * HOUR + n * 60 * SECOND, &fields));
+        }
+    }
+    let fields = [
+        ("caller", "payments"),
+        ("service", "203.0.113.9"),
+        ("bytes", "n/a"),
+    ];
+    signals.push(rules.signal("call", T0 + 9 * HOUR + 30 * 60 * SECOND, &fields));
+    let mut correlator = rules.correlator(CorrelatorConfig {
+        allowed_lateness: 0,
+        ..CorrelatorConfig::default()
+    });
+    for signal in signals {
+        correlator.observe(signal);
+    }
+    let alerts = correlator.flush();
+    assert_eq!(alerts.len(), 1, "{alerts:#?}");
+    assert_eq!(alerts[0].correlation_type, "baseline_spike");
+    assert_eq!(alerts[0].window_start, T0 + 8 * HOUR);
+    assert_eq!(alerts[0].event_count, 5);
+    assert_eq!(correlator.metrics().rules[0].missing_value, 1);
+}

@@ -12,6 +12,7 @@
 //!     where:                    # the events counted: a Sigma selection (or `rules: [...]`)
 //!         class: http_activity
 //!     of: [caller, service]     # the pair: schema columns or attrs keys (1 to 4 fields)
+//!     # sum: bytes              # optional: learn the sum of a numeric field, not the count
 //!     learn: 14d                # training window, and the memory of the statistics
 //!     bucket: 1h                # counting interval, aligned on the epoch (UTC)
 //!     seasonality: hour-of-week # or hour-of-day, or none
@@ -44,10 +45,11 @@ pub use state::{BASELINE_STATE_VERSION, BaselineState};
 pub use stats::{Deviation, SlotStats};
 
 /// The attributes a `baseline:` map may hold.
-const ATTRIBUTES: [&str; 12] = [
+const ATTRIBUTES: [&str; 13] = [
     "where",
     "rules",
     "of",
+    "sum",
     "learn",
     "bucket",
     "seasonality",
@@ -96,6 +98,8 @@ pub struct BaselineSpec {
     pub slots: u32,
     pub new_pair: bool,
     pub spike: bool,
+    /// The numeric field summed per bucket (`sum`), instead of counting events.
+    pub sum: Option<String>,
     pub deviation: Deviation,
     /// Buckets a slot must hold before a bucket of it can be a spike.
     pub min_history: u32,
@@ -258,6 +262,13 @@ pub fn spec_of(
             "`of` field `{field}` has a modifier: name the field only"
         ));
     }
+    let sum = match body.get(&key("sum")) {
+        None => None,
+        Some(Yaml::String(field)) if !field.trim().is_empty() && !field.contains('|') => {
+            Some(field.trim().to_string())
+        }
+        Some(_) => return Err("`sum` must name one numeric field (no modifiers)".to_string()),
+    };
     let learn = duration(body, "learn", "14d")?;
     let bucket = duration(body, "bucket", "1h")?;
     if learn < bucket {
@@ -344,6 +355,7 @@ pub fn spec_of(
             slots,
             new_pair,
             spike,
+            sum,
             deviation,
             min_history,
             memory,
@@ -459,7 +471,7 @@ pub fn documents(document: &Hash, origin: &RuleOrigin) -> Vec<Result<SigmaDocume
         timespan_seconds: u64::try_from(spec.bucket / 1_000_000).unwrap_or(u64::MAX),
         condition: BTreeMap::new(),
         expression: None,
-        field: None,
+        field: spec.sum.clone(),
         generate,
         aliases: BTreeMap::new(),
         allowed_lateness_seconds: lateness,

@@ -35,6 +35,9 @@ struct OpenBucket {
     index: i64,
     /// Events counted (all of them).
     count: u64,
+    /// The sum of their `sum` field (baselines of sums).
+    #[serde(default)]
+    sum: f64,
     /// Their ids in event order, up to the alert's cap.
     ids: Vec<Box<str>>,
 }
@@ -106,8 +109,10 @@ pub struct Fired {
     pub evidence: Evidence,
     /// Its place in the total order, for correlations that read it.
     pub trigger: EventKey,
-    /// The bucket's count and the threshold it exceeded (spikes).
+    /// The bucket's events, its measure (the count, or the sum of the `sum` field) and the
+    /// threshold the measure exceeded (spikes).
     pub count: u64,
+    pub measure: f64,
     pub threshold: f64,
 }
 
@@ -225,7 +230,11 @@ impl BaselineState {
             let trained = self
                 .started
                 .is_some_and(|started| start >= started.saturating_add(spec.learn));
-            let count = open.count as f64;
+            let count = if spec.sum.is_some() {
+                open.sum
+            } else {
+                open.count as f64
+            };
             if let Some(stats) = state.slots.get_mut(spec.slot_of(open.index)) {
                 if spec.spike
                     && trained
@@ -241,6 +250,7 @@ impl BaselineState {
                             ids: open.ids,
                             count: open.count,
                         },
+                        measure: count,
                         trigger: EventKey {
                             time: end,
                             partition: u32::MAX,
@@ -259,8 +269,8 @@ impl BaselineState {
     }
 
     /// Counts one signal of `pair` at `key`: closes what ended before it, then opens or fills
-    /// the pair's bucket. A pair never seen (or forgotten) is a `new-pair` alert once the
-    /// training window is over. `max_pairs` bounds the pairs; `max_ids` the ids kept per bucket.
+    /// the pair's bucket (`amount` is the signal's `sum` field, for baselines of sums). A pair
+    /// never seen (or forgotten) is a `new-pair` alert once the training window is over. `max_pairs` bounds the pairs; `max_ids` the ids kept per bucket.
     #[allow(clippy::too_many_arguments)]
     pub fn observe(
         &mut self,
@@ -268,6 +278,7 @@ impl BaselineState {
         pair: &str,
         key: EventKey,
         evidence: &Evidence,
+        amount: Option<f64>,
         max_pairs: usize,
         max_ids: usize,
         metrics: &mut RuleMetrics,
@@ -302,6 +313,7 @@ impl BaselineState {
                     evidence: evidence.clone(),
                     trigger: key,
                     count: evidence.count(),
+                    measure: amount.unwrap_or(evidence.count() as f64),
                     threshold: 0.0,
                 });
             }
@@ -328,6 +340,7 @@ impl BaselineState {
             state.open = Some(OpenBucket {
                 index,
                 count: 0,
+                sum: 0.0,
                 ids: Vec::new(),
             });
             state.timer = spec.bucket_end(index);
@@ -335,6 +348,7 @@ impl BaselineState {
         }
         if let Some(open) = &mut state.open {
             open.count = open.count.saturating_add(evidence.count());
+            open.sum += amount.unwrap_or(0.0);
             for id in evidence.ids() {
                 if open.ids.len() < max_ids {
                     open.ids.push(id.clone());
@@ -376,7 +390,7 @@ mod tests {
                 offset: offset as u64,
             };
             let evidence = Evidence::One(format!("e{offset}").into());
-            fired.extend(state.observe(spec, pair, key, &evidence, 100, 10, &mut metrics));
+            fired.extend(state.observe(spec, pair, key, &evidence, None, 100, 10, &mut metrics));
         }
         fired.extend(state.close_before(spec, until, &mut metrics));
         fired
@@ -513,6 +527,7 @@ mod tests {
                 pair,
                 key,
                 &Evidence::One("e".into()),
+                None,
                 2,
                 10,
                 &mut metrics,
@@ -520,5 +535,43 @@ mod tests {
         }
         assert_eq!(state.pairs(), 2);
         assert_eq!(metrics.dropped_by_group_cap, 1);
+    }
+
+    #[test]
+    fn a_baseline_of_sums_judges_the_bucket_sum() {
+        let spec = spec(
+            "    sum: bytes\n    learn: 6h\n    seasonality: none\n    alert-on: [spike]\n    min-history: 3\n    deviation: {min: 1000000}\n",
+        );
+        let mut state = BaselineState::default();
+        let mut metrics = RuleMetrics::default();
+        let mut fired = Vec::new();
+        // Ten transfers an hour: 10 kB each, but 50 MB each in hour 8 (same count).
+        for hour in 0..10 {
+            for n in 0..10 {
+                let time = hour * HOUR + n * MINUTE;
+                let bytes = if hour == 8 { 50_000_000.0 } else { 10_000.0 };
+                let key = EventKey {
+                    time,
+                    partition: 0,
+                    offset: (hour * 10 + n) as u64,
+                };
+                let evidence = Evidence::One(format!("e{time}").into());
+                fired.extend(state.observe(
+                    &spec,
+                    "s\u{1f}h",
+                    key,
+                    &evidence,
+                    Some(bytes),
+                    10,
+                    100,
+                    &mut metrics,
+                ));
+            }
+        }
+        fired.extend(state.close_before(&spec, i64::MAX, &mut metrics));
+        assert_eq!(fired.len(), 1, "{fired:?}");
+        assert_eq!(fired[0].window.0, 8 * HOUR);
+        assert_eq!(fired[0].count, 10);
+        assert!((fired[0].measure - 500_000_000.0).abs() < 1.0);
     }
 }

@@ -258,7 +258,8 @@ impl CorrelationSet {
                             });
                             group_slots.push(slot(fields, aliased.unwrap_or(group)));
                         }
-                        let value_slot = if kind.needs_value() {
+                        let sums = kind == CorrelationKind::Baseline && rule.field.is_some();
+                        let value_slot = if kind.needs_value() || sums {
                             let field = rule
                                 .field
                                 .as_deref()

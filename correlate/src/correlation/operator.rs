@@ -233,8 +233,25 @@ pub(super) fn apply(
         key.push_str(value);
     }
     if correlation.rule.baseline.is_some() {
+        // A baseline of sums reads its field; a signal without a number is not counted.
+        let amount = match plan.value_slot {
+            None => None,
+            Some(slot) => {
+                let number = signal
+                    .values
+                    .get(slot)
+                    .and_then(Option::as_deref)
+                    .and_then(|text| text.trim().parse::<f64>().ok())
+                    .filter(|number| number.is_finite());
+                if number.is_none() {
+                    metrics.missing_value += 1;
+                    return;
+                }
+                number
+            }
+        };
         let cap = config.max_groups_per_rule;
-        let observed = Some((key.as_str(), signal, cap));
+        let observed = Some((key.as_str(), signal, amount, cap));
         baseline_step(
             correlation,
             position,
@@ -384,7 +401,7 @@ fn baseline_step(
     rule_state: &mut RuleState,
     metrics: &mut RuleMetrics,
     time: i64,
-    observed: Option<(&str, &Signal, usize)>,
+    observed: Option<(&str, &Signal, Option<f64>, usize)>,
     sink: &mut Sink<'_>,
 ) {
     let Some(spec) = &correlation.rule.baseline else {
@@ -397,11 +414,12 @@ fn baseline_step(
     });
     let fired = match observed {
         None => state.close_before(spec, time, metrics),
-        Some((pair, signal, cap)) => state.observe(
+        Some((pair, signal, amount, cap)) => state.observe(
             spec,
             pair,
             signal.key,
             &signal.evidence,
+            amount,
             spec.max_pairs.min(cap),
             sink.max_event_ids,
             metrics,
