@@ -66,6 +66,9 @@ pub const DEFAULT_MAX_PAIRS: usize = 100_000;
 
 const HOUR: i64 = 3_600_000_000;
 
+/// Seasonal slots a baseline may keep per pair (5-minute buckets by the week).
+const MAX_SLOTS: i64 = 2_016;
+
 /// How buckets fold into seasonal slots.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Seasonality {
@@ -292,7 +295,14 @@ pub fn spec_of(
                     if period == 24 * HOUR { "1d" } else { "1w" }
                 ));
             }
-            u32::try_from(period / bucket).map_err(|_| "`bucket` is too short".to_string())?
+            let slots = period / bucket;
+            if slots > MAX_SLOTS {
+                return Err(format!(
+                    "`bucket` is too short for `seasonality`: at most {MAX_SLOTS} slots per \
+                     season (5m buckets by the week), each kept per pair"
+                ));
+            }
+            u32::try_from(slots).map_err(|_| "`bucket` is too short".to_string())?
         }
     };
     let mut new_pair = false;
@@ -554,6 +564,10 @@ baseline:
             (
                 "    rules: [r]\n    of: [a]\n    bucket: soon\n",
                 "is not a duration",
+            ),
+            (
+                "    rules: [r]\n    of: [a]\n    bucket: 1m\n",
+                "at most 2016 slots",
             ),
             (
                 "    rules: [r]\n    of: [a]\n    learn: 30m\n",
