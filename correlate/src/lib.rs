@@ -11,6 +11,8 @@
 //!   sliding windows with per-partition watermarks; bounded, checkpointed state; the same
 //!   alerts whether the events are streamed (in any order within the allowed lateness, across
 //!   restarts) or replayed from the store ([`correlation::backtest`]).
+//! - [`baseline`]: learned baselines, a weft rule type run by the correlator: per pair of
+//!   entities, rates per seasonal slot learned in event time; new pairs and spikes alert.
 //! - [`db`]: the detection store (SQLite in the data directory) that alerts, incidents, job
 //!   history and checkpoints live in.
 //! - [`detect`]: streaming detection over the event store's new segments.
@@ -28,6 +30,7 @@
 //! - [`config`]: `[detect]` in `weft.toml`.
 //! - [`record`]: an alert with its entities and services, as incidents and outputs receive it.
 
+pub mod baseline;
 pub mod cases;
 pub mod config;
 pub mod correlation;

@@ -21,7 +21,8 @@ pub fn measure(kind: CorrelationKind, window: &GroupWindow) -> Option<f64> {
         },
         CorrelationKind::Temporal
         | CorrelationKind::TemporalOrdered
-        | CorrelationKind::Sequence => None,
+        | CorrelationKind::Sequence
+        | CorrelationKind::Baseline => None,
     }
 }
 

@@ -67,6 +67,21 @@ impl Correlator {
                 found: checkpoint.rules,
             });
         }
+        // A learned baseline's state has a format version of its own.
+        if let Some(found) = checkpoint
+            .state
+            .classes
+            .iter()
+            .flat_map(|class| &class.rules)
+            .filter_map(|rule| rule.baseline.as_ref())
+            .map(|state| state.version)
+            .find(|version| *version != crate::baseline::BASELINE_STATE_VERSION)
+        {
+            return Err(CheckpointError::Version(
+                found,
+                crate::baseline::BASELINE_STATE_VERSION,
+            ));
+        }
         // The lateness classes follow the configured lateness too.
         let correlator = Correlator::with_state(set, config, clock, checkpoint.state);
         if !correlator.state_fits() {
@@ -76,6 +91,53 @@ impl Correlator {
             });
         }
         Ok(correlator)
+    }
+
+    /// Takes over the learned baselines (`crate::baseline`) of a checkpoint that cannot be
+    /// restored as a whole (other rules changed): each baseline rule whose state key is
+    /// unchanged continues from its saved state (its signals still buffered in the
+    /// checkpoint are not taken). Returns how many rule states were adopted.
+    pub fn adopt_baselines(&mut self, checkpoint: &CorrelatorCheckpoint) -> usize {
+        let mut saved: std::collections::HashMap<&str, &crate::baseline::BaselineState> =
+            std::collections::HashMap::new();
+        for class in &checkpoint.state.classes {
+            for rule in &class.rules {
+                if let Some(state) = &rule.baseline
+                    && state.version == crate::baseline::BASELINE_STATE_VERSION
+                {
+                    saved.entry(state.rule.as_str()).or_insert(state);
+                }
+            }
+        }
+        let keys: Vec<Option<String>> = self
+            .set()
+            .correlations()
+            .iter()
+            .map(|correlation| {
+                correlation
+                    .rule
+                    .baseline
+                    .as_ref()
+                    .map(|_| crate::baseline::state_key(&correlation.rule))
+            })
+            .collect();
+        let mut adopted = 0;
+        for class in &mut self.state.classes {
+            for (rule, key) in class.rules.iter_mut().zip(&keys) {
+                if let Some(key) = key
+                    && let Some(state) = saved.get(key.as_str())
+                {
+                    let mut state = (*state).clone();
+                    rule.timers.clear();
+                    if let Some(due) = state.next_due() {
+                        rule.timers.push(std::cmp::Reverse((due, Box::default())));
+                    }
+                    rule.baseline = Some(Box::new(state));
+                    adopted += 1;
+                }
+            }
+        }
+        adopted
     }
 
     /// Writes the checkpoint to `path` atomically (temporary file, fsync, rename).

@@ -27,6 +27,8 @@ pub enum CorrelationKind {
     ValuePercentile(f64),
     /// weft's sequence extension ([`super::sequence`]).
     Sequence,
+    /// weft's learned baselines ([`crate::baseline`]).
+    Baseline,
 }
 
 impl CorrelationKind {
@@ -37,6 +39,7 @@ impl CorrelationKind {
                 | CorrelationKind::Temporal
                 | CorrelationKind::TemporalOrdered
                 | CorrelationKind::Sequence
+                | CorrelationKind::Baseline
         )
     }
 
@@ -127,6 +130,7 @@ fn kind_of(rule: &CorrelationRule) -> Result<CorrelationKind, CorrelationError> 
         "value_avg" => CorrelationKind::ValueAvg,
         "value_median" => CorrelationKind::ValuePercentile(50.0),
         "sequence" => CorrelationKind::Sequence,
+        "baseline" if rule.baseline.is_some() => CorrelationKind::Baseline,
         "value_percentile" => {
             let percentile = match rule.condition.get("percentile") {
                 None => 50.0,
@@ -254,7 +258,8 @@ impl CorrelationSet {
                             });
                             group_slots.push(slot(fields, aliased.unwrap_or(group)));
                         }
-                        let value_slot = if kind.needs_value() {
+                        let sums = kind == CorrelationKind::Baseline && rule.field.is_some();
+                        let value_slot = if kind.needs_value() || sums {
                             let field = rule
                                 .field
                                 .as_deref()
@@ -294,7 +299,9 @@ impl CorrelationSet {
             };
             let threshold = if rule.condition.keys().any(|key| key != "percentile") {
                 Threshold::from_map(&rule.condition).map_err(|reason| invalid(rule, reason))?
-            } else if expression.is_some() || kind == CorrelationKind::Sequence {
+            } else if expression.is_some()
+                || matches!(kind, CorrelationKind::Sequence | CorrelationKind::Baseline)
+            {
                 Threshold::default()
             } else if matches!(
                 kind,

@@ -290,6 +290,10 @@ impl Correlator {
         use std::mem::size_of;
         let mut total = 0;
         for rule in self.state.classes.iter().flat_map(|class| &class.rules) {
+            total += rule
+                .baseline
+                .as_ref()
+                .map_or(0, |state| state.approximate_bytes());
             total += rule.groups.capacity() * (size_of::<(Box<str>, GroupWindow)>() + 1);
             total += rule.timers.capacity() * size_of::<Reverse<(i64, Box<str>)>>();
             for (key, group) in &rule.groups {
@@ -602,7 +606,7 @@ impl Correlator {
                 );
             }
             sweep(correlation, position, rule_state, metrics, time, &mut sink);
-            metrics.live_groups = rule_state.groups.len() as u64;
+            metrics.live_groups = rule_state.live_groups() as u64;
             metrics.peak_groups = metrics.peak_groups.max(metrics.live_groups);
             self.queues[position] = inputs;
         }

@@ -18,6 +18,7 @@ use super::sequence::Partial;
 use super::signal::{EventKey, Evidence, Signal, Source};
 use super::window::{Entry, EntryValue, GroupWindow};
 use super::{aggregate, sequence, temporal};
+use crate::baseline::BaselineState;
 
 /// One correlation rule's live groups and their timers.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
@@ -25,6 +26,17 @@ pub(super) struct RuleState {
     pub groups: FxHashMap<Box<str>, GroupWindow>,
     /// (due time, group key); a timer whose time differs from its group's `timer` is stale.
     pub timers: BinaryHeap<Reverse<(i64, Box<str>)>>,
+    /// A baseline rule's learned state (`crate::baseline`); its next due time is the one
+    /// entry of `timers`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub baseline: Option<Box<BaselineState>>,
+}
+
+impl RuleState {
+    /// Live groups (a baseline's live pairs).
+    pub fn live_groups(&self) -> usize {
+        self.groups.len() + self.baseline.as_ref().map_or(0, |state| state.pairs())
+    }
 }
 
 /// Where fired alerts go.
@@ -48,6 +60,10 @@ pub(super) fn sweep(
     time: i64,
     sink: &mut Sink<'_>,
 ) {
+    if correlation.rule.baseline.is_some() {
+        baseline_step(correlation, position, rule_state, metrics, time, None, sink);
+        return;
+    }
     let span = correlation.timespan;
     while rule_state
         .timers
@@ -217,6 +233,37 @@ pub(super) fn apply(
         }
         key.push_str(value);
     }
+    if correlation.rule.baseline.is_some() {
+        // A baseline of sums reads its field; a signal without a number is not counted.
+        let amount = match plan.value_slot {
+            None => None,
+            Some(slot) => {
+                let number = signal
+                    .values
+                    .get(slot)
+                    .and_then(Option::as_deref)
+                    .and_then(|text| text.trim().parse::<f64>().ok())
+                    .filter(|number| number.is_finite());
+                if number.is_none() {
+                    metrics.missing_value += 1;
+                    return;
+                }
+                number
+            }
+        };
+        let cap = config.max_groups_per_rule;
+        let observed = Some((key.as_str(), signal, amount, cap));
+        baseline_step(
+            correlation,
+            position,
+            rule_state,
+            metrics,
+            0,
+            observed,
+            sink,
+        );
+        return;
+    }
     let value = match plan.value_slot {
         None => EntryValue::None,
         Some(slot) => {
@@ -335,9 +382,80 @@ fn fire(
     trigger: EventKey,
     sink: &mut Sink<'_>,
 ) {
-    metrics.alerts += 1;
     let entries: Vec<&Entry> = window.entries.iter().collect();
     let alert = alert::build(correlation, group_key, &entries, bounds, sink.max_event_ids);
+    emit(
+        correlation,
+        position,
+        metrics,
+        group_key,
+        alert,
+        trigger,
+        sink,
+    );
+}
+
+/// A baseline rule's step (`crate::baseline`): a signal of `pair` counted (with the cap on
+/// live groups), or the buckets that ended before `time` closed; what fires is emitted.
+fn baseline_step(
+    correlation: &CompiledCorrelation,
+    position: usize,
+    rule_state: &mut RuleState,
+    metrics: &mut RuleMetrics,
+    time: i64,
+    observed: Option<(&str, &Signal, Option<f64>, usize)>,
+    sink: &mut Sink<'_>,
+) {
+    let Some(spec) = &correlation.rule.baseline else {
+        return;
+    };
+    let state = rule_state.baseline.get_or_insert_with(|| {
+        Box::new(BaselineState::for_rule(crate::baseline::state_key(
+            &correlation.rule,
+        )))
+    });
+    let fired = match observed {
+        None => state.close_before(spec, time, metrics),
+        Some((pair, signal, amount, cap)) => state.observe(
+            spec,
+            pair,
+            signal.key,
+            &signal.evidence,
+            amount,
+            spec.max_pairs.min(cap),
+            sink.max_event_ids,
+            metrics,
+        ),
+    };
+    rule_state.timers.clear();
+    if let Some(due) = state.next_due() {
+        rule_state.timers.push(Reverse((due, Box::default())));
+    }
+    for fired in fired {
+        let alert = fired.alert(correlation, sink.max_event_ids);
+        emit(
+            correlation,
+            position,
+            metrics,
+            &fired.pair,
+            alert,
+            fired.trigger,
+            sink,
+        );
+    }
+}
+
+/// Reports a built alert and feeds it to the correlations that refer to this one.
+fn emit(
+    correlation: &CompiledCorrelation,
+    position: usize,
+    metrics: &mut RuleMetrics,
+    group_key: &str,
+    alert: Alert,
+    trigger: EventKey,
+    sink: &mut Sink<'_>,
+) {
+    metrics.alerts += 1;
     if !correlation.consumers.is_empty() {
         let group_values: Vec<&str> = if correlation.group_by.is_empty() {
             Vec::new()

@@ -235,6 +235,7 @@ impl SequenceRule {
             generate: false,
             aliases,
             allowed_lateness_seconds: self.allowed_lateness_seconds,
+            baseline: None,
         }
     }
 

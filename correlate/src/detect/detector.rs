@@ -100,7 +100,8 @@ pub struct Detector {
 impl Detector {
     /// A detector that continues from the state saved in `data_dir`'s detection store. When
     /// the correlation rules changed since, their open windows are dropped (with a warning)
-    /// and the correlator starts empty; matched segments stay matched.
+    /// and the correlator starts empty but for the learned baselines of unchanged baseline
+    /// rules ([`Correlator::adopt_baselines`]); matched segments stay matched.
     pub fn open(
         data_dir: &Path,
         matcher: Arc<SigmaMatcher>,
@@ -114,6 +115,19 @@ impl Detector {
         let processed = state::processed_segments(&connection)?;
         let correlator = match saved.correlator.take() {
             None => Correlator::new(Arc::clone(&set), config.correlator, Arc::clone(&clock)),
+            Some(checkpoint) if checkpoint.rules != set.fingerprint() => {
+                tracing::warn!(
+                    "the correlation rules changed: correlation windows open before the restart \
+                     are dropped"
+                );
+                let mut correlator =
+                    Correlator::new(Arc::clone(&set), config.correlator, Arc::clone(&clock));
+                let adopted = correlator.adopt_baselines(&checkpoint);
+                if adopted > 0 {
+                    tracing::info!(adopted, "learned baselines of unchanged rules are kept");
+                }
+                correlator
+            }
             Some(checkpoint) => Correlator::restore(
                 Arc::clone(&set),
                 config.correlator,

@@ -43,6 +43,8 @@ pub struct CorrelationRule {
     /// weft's `allowed-lateness` (seconds): how long this correlation waits for late events,
     /// instead of the configured default.
     pub allowed_lateness_seconds: Option<u64>,
+    /// A weft baseline's parameters (`crate::baseline`; type `baseline`).
+    pub baseline: Option<crate::baseline::BaselineSpec>,
 }
 
 /// Reads weft's `allowed-lateness: 15m` of a correlation or sequence.
@@ -221,6 +223,7 @@ impl CorrelationRule {
             generate,
             aliases,
             allowed_lateness_seconds,
+            baseline: None,
         })
     }
 }

@@ -71,6 +71,8 @@ pub enum RuleErrorKind {
     InvalidFilter(String),
     #[error("invalid policy: {0}")]
     InvalidPolicy(String),
+    #[error("invalid baseline: {0}")]
+    InvalidBaseline(String),
     #[error("references rule `{0}`, which is not loaded")]
     UnknownReference(String),
 }

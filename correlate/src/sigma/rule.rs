@@ -212,6 +212,13 @@ pub fn parse_documents(text: &str, path: Option<&Path>) -> Vec<Result<SigmaDocum
             Some(template) => merge(template, yaml),
             None => yaml.clone(),
         };
+        // A weft baseline (`crate::baseline`) is a helper rule and a `baseline` correlation.
+        if let Yaml::Hash(map) = &merged
+            && crate::baseline::is_baseline(map)
+        {
+            results.extend(crate::baseline::documents(map, &origin));
+            continue;
+        }
         // A weft policy (`sigma::policy`) is read as the Sigma rule it stands for.
         if let Yaml::Hash(map) = &merged
             && super::policy::is_policy(map)
@@ -247,7 +254,10 @@ fn merge(template: &Yaml, document: &Yaml) -> Yaml {
     }
 }
 
-fn parse_document(yaml: &Yaml, mut origin: RuleOrigin) -> Result<SigmaDocument, RuleError> {
+pub(crate) fn parse_document(
+    yaml: &Yaml,
+    mut origin: RuleOrigin,
+) -> Result<SigmaDocument, RuleError> {
     let Yaml::Hash(map) = yaml else {
         return Err(RuleError::new(origin, RuleErrorKind::NotAMap));
     };

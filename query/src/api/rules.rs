@@ -167,10 +167,10 @@ pub async fn list(
 ) -> Result<Json<RuleList>, ApiError> {
     let kind = query.kind.map(|kind| kind.trim().to_string());
     if let Some(kind) = &kind
-        && !["sigma", "correlation", "sequence", "sql"].contains(&kind.as_str())
+        && !["sigma", "correlation", "sequence", "baseline", "sql"].contains(&kind.as_str())
     {
         return Err(ApiError::BadRequest(format!(
-            "unknown kind {kind:?}; use sigma, correlation, sequence or sql"
+            "unknown kind {kind:?}; use sigma, correlation, sequence, baseline or sql"
         )));
     }
     let enabled = match query.enabled.as_deref().map(str::trim) {

@@ -63,7 +63,7 @@ pub struct RuleEntry {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     pub title: String,
-    /// `sigma`, `correlation`, `sequence` or `sql`.
+    /// `sigma`, `correlation`, `sequence`, `baseline` or `sql`.
     pub kind: &'static str,
     pub level: Option<&'static str>,
     pub tags: Vec<String>,
@@ -214,6 +214,9 @@ pub fn catalogue(
             for document in parse_documents(&text, Some(&file)).into_iter().flatten() {
                 let (meta, kind) = match &document {
                     SigmaDocument::Rule(rule) => (&rule.meta, "sigma"),
+                    SigmaDocument::Correlation(rule) if rule.baseline.is_some() => {
+                        (&rule.meta, "baseline")
+                    }
                     SigmaDocument::Correlation(rule) => (&rule.meta, "correlation"),
                     SigmaDocument::Filter(_) => continue,
                 };

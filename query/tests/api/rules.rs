@@ -281,6 +281,52 @@ async fn creating_validates_like_rules_check() -> anyhow::Result<()> {
 }
 
 #[tokio::test]
+async fn a_baseline_is_created_and_listed_as_a_baseline() -> anyhow::Result<()> {
+    let (fixture, _configured) = fixture()?;
+    let baseline = "title: New service calls\nid: 5b7d9e21-4c3a-4f6b-8e1d-2a3b4c5d6e7f\nlevel: medium\nbaseline:\n    where:\n        caller|exists: true\n    of: [caller, service]\n    learn: 14d\n    alert-on: [new-pair]\n";
+    let created = send(
+        &fixture,
+        "POST",
+        "/api/v1/rules",
+        Role::Admin,
+        Some(json!({ "yaml": baseline })),
+    )
+    .await;
+    assert_eq!(
+        created.status,
+        StatusCode::CREATED,
+        "{}",
+        String::from_utf8_lossy(&created.body)
+    );
+    assert_eq!(created.json()["kind"], "baseline");
+    let listed = send(
+        &fixture,
+        "GET",
+        "/api/v1/rules?kind=baseline",
+        Role::Viewer,
+        None,
+    )
+    .await;
+    let listed = listed.json();
+    assert_eq!(
+        listed["rules"].as_array().map(Vec::len),
+        Some(1),
+        "{listed}"
+    );
+    let broken = baseline.replace("learn: 14d", "learn: soon");
+    send(
+        &fixture,
+        "POST",
+        "/api/v1/rules",
+        Role::Admin,
+        Some(json!({ "yaml": broken })),
+    )
+    .await
+    .assert_problem(StatusCode::BAD_REQUEST);
+    Ok(())
+}
+
+#[tokio::test]
 async fn updates_and_deletes_apply_to_managed_rules_only() -> anyhow::Result<()> {
     let (fixture, _configured) = fixture()?;
     let managed = format!("/api/v1/rules/{MANAGED_ID}");

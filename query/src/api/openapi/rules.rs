@@ -30,7 +30,7 @@ pub(super) fn operation(
             parameters.push(query(
                 "kind",
                 "only rules of this kind",
-                json!({"type": "string", "enum": ["sigma", "correlation", "sequence", "sql"]}),
+                json!({"type": "string", "enum": ["sigma", "correlation", "sequence", "baseline", "sql"]}),
             ));
             parameters.push(query(
                 "enabled",
@@ -194,7 +194,7 @@ pub(super) fn schemas() -> Value {
                 "id": {"type": "string"},
                 "name": {"type": "string"},
                 "title": {"type": "string"},
-                "kind": {"type": "string", "enum": ["sigma", "correlation", "sequence", "sql"]},
+                "kind": {"type": "string", "enum": ["sigma", "correlation", "sequence", "baseline", "sql"]},
                 "level": nullable,
                 "tags": strings,
                 "status": nullable,
