@@ -238,7 +238,13 @@ try {
   if (problems.length > 0) console.error(problems.join('\n'));
 } finally {
   await browser.close();
+  // weft writes its last audit segment as it stops: remove the data only once it has exited.
+  const exited = new Promise((resolve) => {
+    if (demo.child.exitCode !== null || demo.child.signalCode !== null) resolve();
+    else demo.child.once('exit', resolve);
+  });
   demo.child.kill('SIGTERM');
-  rmSync(dataDir, { recursive: true, force: true });
+  await Promise.race([exited, new Promise((resolve) => setTimeout(resolve, 30_000))]);
+  rmSync(dataDir, { recursive: true, force: true, maxRetries: 5, retryDelay: 200 });
 }
 process.exit(failed ? 1 : 0);
