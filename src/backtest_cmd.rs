@@ -52,6 +52,7 @@ pub fn alert_json(alert: &Alert) -> serde_json::Value {
         "rule_id": alert.rule_id,
         "rule_name": alert.rule_name,
         "level": alert.level,
+        "author": alert.author,
         "group": alert.group,
         "window_start": format_time(alert.window_start),
         "window_end": format_time(alert.window_end),

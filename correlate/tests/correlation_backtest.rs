@@ -164,6 +164,10 @@ fn spec_example_backtests_over_the_store() {
         Some("b180ead8-d58f-40b2-ae54-c8940995b9b6")
     );
     assert_eq!(alert.level.as_deref(), Some("high"));
+    assert_eq!(
+        alert.author.as_deref(),
+        Some("Florian Roth (Nextron Systems)")
+    );
     assert_eq!(alert.group.get("User").map(String::as_str), Some("alice"));
     // The first 10 failures fire the inner rule; the success follows within 10 minutes.
     assert_eq!(alert.event_count, 11);
@@ -247,6 +251,7 @@ fn json_lines_carry_the_documented_fields() {
         title: "t".into(),
         level: Some("high".into()),
         tags: Vec::new(),
+        author: Some("Florian Roth (Nextron Systems)".into()),
         correlation_type: "event_count".into(),
         group: [("User".to_string(), "alice".to_string())].into(),
         window_start: NOON,
@@ -263,6 +268,7 @@ fn json_lines_carry_the_documented_fields() {
         .collect();
     let mut expected = vec![
         "alert_id",
+        "author",
         "event_count",
         "event_ids",
         "group",
@@ -275,6 +281,7 @@ fn json_lines_carry_the_documented_fields() {
     expected.sort_unstable();
     assert_eq!(keys, expected);
     assert_eq!(line["group"]["User"], "alice");
+    assert_eq!(line["author"], "Florian Roth (Nextron Systems)");
     assert_eq!(line["window_start"], "2026-05-01T12:00:00.000000Z");
 }
 

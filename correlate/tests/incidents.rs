@@ -37,6 +37,7 @@ fn a(name: &str, rule: &str, minute: i64) -> A {
             title: format!("{rule} fired"),
             level: Some("medium".into()),
             tags: Vec::new(),
+            author: None,
             correlation_type: "event_count".into(),
             group: BTreeMap::new(),
             window_start: T0 + minute * MINUTE - MINUTE,
@@ -846,4 +847,45 @@ proptest! {
         let replay = split.record(&records, NOW).expect("replay");
         prop_assert_eq!(replay.duplicates, records.len());
     }
+}
+
+/// An alert keeps its rule's author (SigmaHQ's licence asks that findings name it), also in a
+/// store written before alerts had the column.
+#[test]
+fn alerts_keep_their_rules_author_also_in_an_older_store() {
+    let connection = db::open_in_memory().expect("db");
+    connection
+        .execute_batch(
+            "CREATE TABLE alert (
+                alert_id TEXT PRIMARY KEY, rule_id TEXT, rule_name TEXT NOT NULL,
+                rule_key TEXT NOT NULL, title TEXT NOT NULL, level TEXT, severity INTEGER NOT NULL,
+                tags TEXT NOT NULL, correlation_type TEXT NOT NULL, group_values TEXT NOT NULL,
+                window_start INTEGER NOT NULL, window_end INTEGER NOT NULL, event_ids TEXT NOT NULL,
+                event_count INTEGER NOT NULL, entities TEXT NOT NULL, services TEXT NOT NULL,
+                source TEXT NOT NULL, incident_id TEXT, stored_at INTEGER NOT NULL,
+                suppressed_count INTEGER NOT NULL DEFAULT 0, last_suppressed INTEGER)",
+        )
+        .expect("an alert table without the author");
+    let config: IncidentConfig = toml::from_str("").expect("config parses");
+    let mut store = IncidentStore::with_connection(connection, &config).expect("store opens");
+    let mut sigmahq = a("one", "r1", 0).entity("user", "alice");
+    sigmahq.alert.author = Some("Leo Tsaousis (@laripping)".into());
+    let ours = a("two", "r2", 1).entity("user", "bob");
+    store
+        .record(&[sigmahq.build(), ours.build()], NOW)
+        .expect("record");
+    let alerts = store.alerts(&AlertFilter::default()).expect("alerts");
+    let authors: BTreeMap<&str, Option<&str>> = alerts
+        .iter()
+        .map(|stored| {
+            (
+                stored.alert.rule_name.as_str(),
+                stored.alert.author.as_deref(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        authors,
+        BTreeMap::from([("r1", Some("Leo Tsaousis (@laripping)")), ("r2", None)])
+    );
 }

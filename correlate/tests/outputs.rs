@@ -34,6 +34,7 @@ fn record(alert_id: &str, level: Option<&str>) -> AlertRecord {
         title: "Brute force then success".into(),
         level: level.map(str::to_string),
         tags: vec!["attack.credential_access".into()],
+        author: None,
         correlation_type: "event_count".into(),
         group: BTreeMap::from([("user".to_string(), "alice".to_string())]),
         window_start: T0 - 60 * SECOND,

@@ -108,6 +108,7 @@ fn alert(index: u64) -> AlertRecord {
         title: format!("{title} ({user})"),
         level: Some(LEVELS[(index * 7 % 5) as usize].to_string()),
         tags: tags.iter().map(|tag| tag.to_string()).collect(),
+        author: None,
         correlation_type: "event_count".to_string(),
         group: BTreeMap::new(),
         window_start: end - MINUTE,

@@ -133,6 +133,7 @@ impl Fired {
             title: meta.title.clone(),
             level: meta.level.map(|level| level.as_str().to_string()),
             tags: meta.tags.clone(),
+            author: meta.author.clone(),
             correlation_type: self.kind.as_str().to_string(),
             group: correlation
                 .group_by

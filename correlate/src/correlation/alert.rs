@@ -21,6 +21,10 @@ pub struct Alert {
     pub title: String,
     pub level: Option<String>,
     pub tags: Vec<String>,
+    /// The rule's `author`: a rule's licence may ask that what it finds names its author
+    /// (SigmaHQ's Detection Rule License does).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub author: Option<String>,
     pub correlation_type: String,
     /// Group-by field -> value.
     pub group: BTreeMap<String, String>,
@@ -63,6 +67,7 @@ pub fn single_event_alert(meta: &RuleMeta, time: i64, event_id: &str) -> Alert {
         title: meta.title.clone(),
         level: meta.level.map(|level| level.as_str().to_string()),
         tags: meta.tags.clone(),
+        author: meta.author.clone(),
         correlation_type: "single".into(),
         group: BTreeMap::new(),
         window_start: time,
@@ -113,6 +118,7 @@ pub fn build(
         title: meta.title.clone(),
         level: meta.level.map(|level| level.as_str().to_string()),
         tags: meta.tags.clone(),
+        author: meta.author.clone(),
         correlation_type: correlation.rule.kind.clone(),
         group,
         window_start: window.0,

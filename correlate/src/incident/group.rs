@@ -88,9 +88,9 @@ impl Grouper<'_> {
             .prepare_cached(
                 "INSERT INTO alert (alert_id, rule_id, rule_name, rule_key, title, level, severity,
                  tags, correlation_type, group_values, window_start, window_end, event_ids,
-                 event_count, entities, services, source, stored_at)
+                 event_count, entities, services, source, stored_at, rule_author)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16,
-                 ?17, ?18)",
+                 ?17, ?18, ?19)",
             )?
             .execute(params![
                 alert.alert_id,
@@ -111,6 +111,7 @@ impl Grouper<'_> {
                 serde_json::to_string(&record.services)?,
                 serde_json::to_string(&record.source)?,
                 self.now,
+                alert.author,
             ])?;
         let mut entity = self.transaction.prepare_cached(
             "INSERT OR IGNORE INTO alert_entity (alert_id, kind, value, window_end)

@@ -106,7 +106,7 @@ const SUMMARY_COLUMNS: &str = "id, title, severity, status, assignee, alert_coun
 
 const ALERT_COLUMNS: &str = "alert_id, rule_id, rule_name, title, level, tags, correlation_type,
     group_values, window_start, window_end, event_ids, event_count, entities, services, source,
-    severity, incident_id, stored_at, suppressed_count, last_suppressed";
+    severity, incident_id, stored_at, suppressed_count, last_suppressed, rule_author";
 
 impl IncidentStore {
     /// Incidents matching `filter`, in its order, paged by its limit and offset.
@@ -601,6 +601,7 @@ fn decode_alert(row: &Row<'_>) -> Result<StoredAlert, IncidentError> {
         title: row.get(3)?,
         level: row.get(4)?,
         tags: serde_json::from_str(&json(5)?)?,
+        author: row.get(20)?,
         correlation_type: row.get(6)?,
         group: serde_json::from_str(&json(7)?)?,
         window_start: row.get(8)?,

@@ -32,7 +32,8 @@ CREATE TABLE IF NOT EXISTS alert (
     incident_id TEXT,
     stored_at INTEGER NOT NULL,
     suppressed_count INTEGER NOT NULL DEFAULT 0,
-    last_suppressed INTEGER
+    last_suppressed INTEGER,
+    rule_author TEXT
 );
 CREATE INDEX IF NOT EXISTS alert_by_incident ON alert (incident_id, window_end);
 CREATE INDEX IF NOT EXISTS alert_by_time ON alert (window_end);
@@ -135,5 +136,19 @@ CREATE INDEX IF NOT EXISTS incident_history_by_incident ON incident_history (inc
 
 /// Creates the incident side's tables and indexes if they do not exist.
 pub fn create(connection: &Connection) -> Result<(), rusqlite::Error> {
-    connection.execute_batch(SCHEMA)
+    connection.execute_batch(SCHEMA)?;
+    add_rule_author(connection)
+}
+
+/// Stores written before alerts kept their rule's author get the column (empty for the alerts
+/// already there).
+fn add_rule_author(connection: &Connection) -> Result<(), rusqlite::Error> {
+    let mut columns = connection.prepare("SELECT name FROM pragma_table_info('alert')")?;
+    let names = columns
+        .query_map([], |row| row.get::<_, String>(0))?
+        .collect::<Result<Vec<_>, _>>()?;
+    if !names.iter().any(|name| name == "rule_author") {
+        connection.execute_batch("ALTER TABLE alert ADD COLUMN rule_author TEXT")?;
+    }
+    Ok(())
 }

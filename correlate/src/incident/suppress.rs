@@ -140,6 +140,7 @@ mod tests {
             title: "Brute force".into(),
             level: None,
             tags: Vec::new(),
+            author: None,
             correlation_type: "event_count".into(),
             group: group
                 .iter()

@@ -109,6 +109,7 @@ pub fn alerts_from_rows(
                 title: rule.meta.title.clone(),
                 level: rule.meta.level.map(|level| level.as_str().to_string()),
                 tags: rule.meta.tags.clone(),
+                author: rule.meta.author.clone(),
                 correlation_type: SQL_ALERT_TYPE.into(),
                 group,
                 window_start,

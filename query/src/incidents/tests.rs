@@ -57,6 +57,7 @@ fn alert(index: u64) -> AlertRecord {
             "attack.credential_access".to_string(),
             technique.to_string(),
         ],
+        author: None,
         correlation_type: "event_count".to_string(),
         group: BTreeMap::new(),
         window_start: end - MINUTE,

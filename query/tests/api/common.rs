@@ -287,6 +287,7 @@ pub fn test_alert(name: &str, rule: &str, title: &str, minute: i64) -> TestAlert
             title: title.to_string(),
             level: Some("medium".to_string()),
             tags: Vec::new(),
+            author: None,
             correlation_type: "event_count".to_string(),
             group: BTreeMap::new(),
             window_start: end - MINUTE,

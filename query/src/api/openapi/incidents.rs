@@ -316,6 +316,7 @@ fn stored_alert_schema() -> Value {
                     "title": {"type": "string"},
                     "level": {"type": ["string", "null"]},
                     "tags": {"type": "array", "items": {"type": "string"}},
+                    "author": {"type": "string", "description": "the rule's author, when it names one"},
                     "correlation_type": {"type": "string"},
                     "group": {"type": "object", "additionalProperties": {"type": "string"}},
                     "window_start": {"type": "integer", "description": "UTC microseconds"},
