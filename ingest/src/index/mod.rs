@@ -35,7 +35,7 @@ use tantivy::tokenizer::{
 
 pub use search::{
     Hit, SearchError, SearchRequest, SegmentHits, SegmentIndex, TimeBuckets, check_query,
-    lift_negations,
+    lift_negations, newest_collector,
 };
 pub use writer::{IndexStats, temp_path, write_index, write_index_batches};
 

@@ -151,26 +151,7 @@ impl SegmentIndex {
         after: Option<(i64, u64)>,
     ) -> Result<SegmentHits, SearchError> {
         let searcher = self.reader.searcher();
-        let top = TopDocs::with_limit(limit.max(1)).order_by(move |segment: &SegmentReader| {
-            let fast = segment.fast_fields();
-            let time = fast.i64(columns::TIME).ok();
-            let row = fast.u64(super::ROW).ok();
-            move |doc: DocId| {
-                let key = (
-                    time.as_ref()
-                        .and_then(|column| column.first(doc))
-                        .unwrap_or(i64::MIN),
-                    row.as_ref()
-                        .and_then(|column| column.first(doc))
-                        .unwrap_or(0),
-                );
-                // Rows up to the cursor (already returned) sort last and are dropped below.
-                match after {
-                    Some(cursor) if key >= cursor => None,
-                    _ => Some(key),
-                }
-            }
-        });
+        let top = newest_collector(limit.max(1), after);
         let (total, top) =
             searcher
                 .search(query, &(Count, top))
@@ -360,4 +341,31 @@ impl SegmentCollector for SegmentTimeHistogram {
     fn harvest(self) -> Vec<u64> {
         self.counts
     }
+}
+
+/// Collects the newest `limit` rows by `(time, row)`; rows at or above `after` (returned on
+/// earlier pages) get no key, sort last, and are for the caller to drop.
+pub fn newest_collector(
+    limit: usize,
+    after: Option<(i64, u64)>,
+) -> impl Collector<Fruit = Vec<(Option<(i64, u64)>, tantivy::DocAddress)>> {
+    TopDocs::with_limit(limit).order_by(move |segment: &SegmentReader| {
+        let fast = segment.fast_fields();
+        let time = fast.i64(columns::TIME).ok();
+        let row = fast.u64(super::ROW).ok();
+        move |doc: DocId| {
+            let key = (
+                time.as_ref()
+                    .and_then(|column| column.first(doc))
+                    .unwrap_or(i64::MIN),
+                row.as_ref()
+                    .and_then(|column| column.first(doc))
+                    .unwrap_or(0),
+            );
+            match after {
+                Some(cursor) if key >= cursor => None,
+                _ => Some(key),
+            }
+        }
+    })
 }

@@ -6,12 +6,11 @@
 
 use std::path::PathBuf;
 
-use tantivy::collector::{Collector, Count, TopDocs};
+use tantivy::collector::Count;
 use tantivy::query::{BooleanQuery, EnableScoring, Occur, PhraseQuery, Query, Scorer, TermQuery};
 use tantivy::schema::IndexRecordOption;
-use tantivy::{DocAddress, DocId, DocSet, IndexReader, SegmentReader};
-use weft_ingest::index::{Hit, IndexError, ROW, SegmentIndex};
-use weft_ingest::schema as columns;
+use tantivy::{DocAddress, DocId, DocSet, IndexReader};
+use weft_ingest::index::{Hit, IndexError, SegmentIndex, newest_collector};
 
 use super::SearchError;
 
@@ -179,33 +178,6 @@ impl SegmentHitsReader {
 /// searched with positions.
 const CANDIDATES_PER_HIT: usize = 4;
 const MAX_CANDIDATES: usize = 65_536;
-
-/// Collects the newest `limit` rows by `(time, row)` that sort after `after`.
-fn newest_collector(
-    limit: usize,
-    after: Option<(i64, u64)>,
-) -> impl Collector<Fruit = Vec<(Option<(i64, u64)>, DocAddress)>> {
-    TopDocs::with_limit(limit).order_by(move |segment: &SegmentReader| {
-        let fast = segment.fast_fields();
-        let time = fast.i64(columns::TIME).ok();
-        let row = fast.u64(ROW).ok();
-        move |doc: DocId| {
-            let key = (
-                time.as_ref()
-                    .and_then(|column| column.first(doc))
-                    .unwrap_or(i64::MIN),
-                row.as_ref()
-                    .and_then(|column| column.first(doc))
-                    .unwrap_or(0),
-            );
-            // Rows up to the cursor sort last and are dropped by the caller.
-            match after {
-                Some(cursor) if key >= cursor => None,
-                _ => Some(key),
-            }
-        }
-    })
-}
 
 /// `query` with every phrase it requires replaced by its words (no positions): a query that
 /// matches every row `query` matches, and more. `None` when `query` requires no phrase.
