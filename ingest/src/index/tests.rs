@@ -222,3 +222,83 @@ fn an_existing_path_is_not_overwritten_half_way() {
     );
     assert!(SegmentIndex::open(&path).is_ok(), "and stays readable");
 }
+
+/// A segment large enough to be indexed by two threads: every row is found once, by word, by
+/// phrase and by its event id, with the same row numbers and order as a one-thread index.
+#[test]
+fn a_large_segment_indexed_by_two_threads_finds_every_row_once() {
+    let rows = super::writer::PARALLEL_ROWS + 1_000;
+    let mut builder = EventBatchBuilder::new();
+    for row in 0..rows {
+        let mut event = Event::new("json");
+        event.time = Some(HOUR + row as i64 * 1_000);
+        let message = format!("request {} from tenant-{}", row, row % 7);
+        event.message = Some(Cow::Owned(message.clone()));
+        let id = format!("event-{row}");
+        builder.append(
+            &event,
+            &RecordMeta {
+                ingest_time: HOUR,
+                event_id: &id,
+                service: "gateway",
+                raw: &message,
+                not_utf8: false,
+            },
+        );
+    }
+    let batch = builder.finish().expect("valid batch");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("segment.parquet.idx");
+    assert_eq!(write_index(&batch, &path).expect("index builds").rows, rows);
+    let index = SegmentIndex::open(&path).expect("index opens");
+    assert!(
+        index.reader().searcher().segment_readers().len() >= 2,
+        "two threads, an index segment each"
+    );
+    assert_eq!(index.num_rows(), rows as u64);
+
+    let mut seen = vec![false; rows];
+    let mut after = None;
+    loop {
+        let page = index
+            .search(&SearchRequest {
+                query: "request".to_string(),
+                limit: 5_000,
+                after,
+                ..SearchRequest::default()
+            })
+            .expect("query runs");
+        assert_eq!(page.total, rows, "every row holds the word");
+        let Some(last) = page.hits.last() else { break };
+        for pair in page.hits.windows(2) {
+            assert!(pair[0].row > pair[1].row, "newest first: {pair:?}");
+        }
+        for hit in &page.hits {
+            let row = usize::try_from(hit.row).expect("row fits");
+            assert!(!seen[row], "row {row} found twice");
+            assert_eq!(hit.time, HOUR + row as i64 * 1_000, "row {row}'s time");
+            seen[row] = true;
+        }
+        after = Some((last.time, last.row));
+    }
+    assert!(seen.iter().all(|seen| *seen), "every row found");
+
+    let tenant: Vec<u64> = (0..rows as u64).filter(|row| row % 7 == 3).collect();
+    let found = index
+        .search(&SearchRequest {
+            query: "\"from tenant 3\"".to_string(),
+            limit: rows,
+            ..SearchRequest::default()
+        })
+        .expect("phrase runs");
+    let mut found: Vec<u64> = found.hits.iter().map(|hit| hit.row).collect();
+    found.sort_unstable();
+    assert_eq!(found, tenant);
+    for row in [0, rows / 2, rows - 1] {
+        let hit = index
+            .find_event(&format!("event-{row}"))
+            .expect("lookup runs")
+            .expect("found");
+        assert_eq!(hit.row, row as u64);
+    }
+}

@@ -11,8 +11,12 @@ use tantivy::{Index, IndexWriter, TantivyDocument};
 use super::{IndexError, IndexSchema, register_tokenizers};
 use crate::schema as columns;
 
-/// Memory the index writer may buffer before it writes a segment of its own.
-const WRITER_MEMORY: usize = 64 * 1024 * 1024;
+/// Memory each indexing thread may buffer before it writes a segment of its own.
+const THREAD_MEMORY: usize = 64 * 1024 * 1024;
+/// Rows from which a segment's index is built by two threads (each builds half the documents
+/// into an index segment of its own; searches read both). Below it, a second thread costs
+/// more than it saves.
+pub(super) const PARALLEL_ROWS: usize = 16 * 1024;
 
 /// What building an index produced.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -67,8 +71,10 @@ fn build(batches: &[RecordBatch], dir: &Path) -> Result<IndexStats, IndexError> 
     let schema = IndexSchema::new();
     let index = Index::create_in_dir(dir, schema.schema.clone()).map_err(tantivy_error)?;
     register_tokenizers(&index);
+    let rows: usize = batches.iter().map(RecordBatch::num_rows).sum();
+    let threads = indexing_threads(rows);
     let mut writer: IndexWriter<TantivyDocument> = index
-        .writer_with_num_threads(1, WRITER_MEMORY)
+        .writer_with_num_threads(threads, threads * THREAD_MEMORY)
         .map_err(tantivy_error)?;
     let mut first_row = 0u64;
     for batch in batches {
@@ -81,6 +87,17 @@ fn build(batches: &[RecordBatch], dir: &Path) -> Result<IndexStats, IndexError> 
         rows: usize::try_from(first_row).unwrap_or(usize::MAX),
         bytes: directory_size(dir),
     })
+}
+
+/// How many threads index `rows` rows: two for a large segment on a machine with two cores or
+/// more, otherwise one.
+fn indexing_threads(rows: usize) -> usize {
+    let cores = std::thread::available_parallelism().map_or(1, usize::from);
+    if rows >= PARALLEL_ROWS && cores >= 2 {
+        2
+    } else {
+        1
+    }
 }
 
 /// Adds one document per row of `batch`; the first row is row `first_row` of the segment.

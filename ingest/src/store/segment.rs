@@ -1,5 +1,6 @@
-//! Writing one segment: its search index, then a zstd Parquet file written to a temporary name,
-//! fsynced, renamed into `events/date=YYYY-MM-DD/hour=HH/`, and its directory fsynced.
+//! Writing one segment: its search index and a zstd Parquet file written to a temporary name,
+//! both at once; the index published, then the file fsynced, renamed into
+//! `events/date=YYYY-MM-DD/hour=HH/`, and its directory fsynced.
 //!
 //! A segment and its index are a pair named by convention: the index of `<id>.parquet` is the
 //! directory `_<id>.parquet.idx/` beside it ([`crate::index::index_path`]). The index is
@@ -87,8 +88,9 @@ pub fn writer_properties(entry_json: String) -> Result<WriterProperties, StoreEr
 }
 
 /// Writes `batch` as the segment described by `entry` (whose `path` says where), durably: its
-/// search index first, then the Parquet file. Returns the entry with its file size filled in.
-/// On failure neither is left behind.
+/// search index and its Parquet file (under a temporary name) are built at the same time, on
+/// two threads; the index is published first, then the Parquet file. Returns the entry with
+/// its file size filled in. On failure neither is left behind.
 pub fn write_segment(
     data_dir: &Path,
     batch: &RecordBatch,
@@ -109,9 +111,24 @@ pub fn write_segment(
     let temp_path = directory.join(format!("{TEMP_PREFIX}{file_name}"));
 
     let index = index_path(&final_path);
-    write_index(batch, &index)?;
-    let written = write_parquet(batch, &entry, &temp_path, &final_path, &directory);
-    if let Err(error) = written {
+    let (indexed, written) = std::thread::scope(|scope| {
+        let indexing = scope.spawn(|| write_index(batch, &index));
+        let written = write_parquet(batch, &entry, &temp_path);
+        let indexed = indexing
+            .join()
+            .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+        (indexed, written)
+    });
+    let published = indexed
+        .map_err(StoreError::from)
+        .and(written)
+        .and_then(|()| {
+            fs::rename(&temp_path, &final_path)
+                .map_err(|error| StoreError::io("publishing a segment", &final_path, error))?;
+            sync_dir(&directory)
+        });
+    if let Err(error) = published {
+        let _ = fs::remove_file(&temp_path);
         let _ = fs::remove_dir_all(&index);
         return Err(error);
     }
@@ -121,34 +138,23 @@ pub fn write_segment(
     Ok(entry)
 }
 
-/// Writes the Parquet file of a segment at `temp_path`, syncs it and renames it to
-/// `final_path`.
+/// Writes the Parquet file of a segment at `temp_path` and syncs it; publishing it (the
+/// rename) is the caller's.
 fn write_parquet(
     batch: &RecordBatch,
     entry: &SegmentEntry,
     temp_path: &Path,
-    final_path: &Path,
-    directory: &Path,
 ) -> Result<(), StoreError> {
     let entry_json = serde_json::to_string(entry).expect("manifest entries always serialize");
     let file = File::create(temp_path)
         .map_err(|error| StoreError::io("creating a segment", temp_path, error))?;
-    let result = (|| {
-        let mut writer =
-            ArrowWriter::try_new(file, batch.schema(), Some(writer_properties(entry_json)?))
-                .map_err(StoreError::Parquet)?;
-        writer.write(batch).map_err(StoreError::Parquet)?;
-        let file = writer.into_inner().map_err(StoreError::Parquet)?;
-        file.sync_all()
-            .map_err(|error| StoreError::io("syncing a segment", temp_path, error))?;
-        fs::rename(temp_path, final_path)
-            .map_err(|error| StoreError::io("publishing a segment", final_path, error))?;
-        sync_dir(directory)
-    })();
-    if result.is_err() {
-        let _ = fs::remove_file(temp_path);
-    }
-    result
+    let mut writer =
+        ArrowWriter::try_new(file, batch.schema(), Some(writer_properties(entry_json)?))
+            .map_err(StoreError::Parquet)?;
+    writer.write(batch).map_err(StoreError::Parquet)?;
+    let file = writer.into_inner().map_err(StoreError::Parquet)?;
+    file.sync_all()
+        .map_err(|error| StoreError::io("syncing a segment", temp_path, error))
 }
 
 /// Fsyncs a directory so that a rename inside it is durable.
