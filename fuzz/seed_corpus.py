@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
-"""Seeds the fuzz corpora from weft's golden inputs and hostile fixtures.
+"""Seeds the fuzz corpora from weft's golden inputs, hostile fixtures, rule pack and the
+hand-written queries in fuzz/seeds/.
 
 Writes each seed to fuzz/corpus/<target>/<sha1 of its bytes>, the way libFuzzer names corpus
 files, so seeding twice adds nothing. Usage: seed_corpus.py [TARGET...] (default: all).
@@ -14,6 +15,9 @@ FUZZ = Path(__file__).resolve().parent
 REPO = FUZZ.parent
 GOLDEN = REPO / "ingest" / "tests" / "golden"
 HOSTILE = REPO / "tests" / "fixtures" / "hostile"
+RULES = REPO / "rules"
+# Hand-written seeds of the query targets, one query per line.
+SEEDS = FUZZ / "seeds"
 # Matches the targets' -max_len: longer seeds would be cut anyway.
 MAX_LEN = 65536
 # The format of each hostile fixture; its mutations reach the others.
@@ -106,10 +110,41 @@ def seed_json_flatten(_formats):
     return written
 
 
+def seed_sigma_rules(_formats):
+    """Every rule file of weft's pack (weft's own, SigmaHQ's, baselines), whole and by document."""
+    written = 0
+    for path in sorted(RULES.rglob("*.yml")):
+        data = path.read_bytes()
+        written += write("sigma_rules", data)
+        for document in data.split(b"\n---"):
+            if document.strip():
+                written += write("sigma_rules", document)
+    return written
+
+
+def seed_lines(target):
+    written = 0
+    for line in (SEEDS / f"{target}.txt").read_bytes().split(b"\n"):
+        if line.strip():
+            written += write(target, line)
+    return written
+
+
+def seed_search_query(_formats):
+    return seed_lines("search_query")
+
+
+def seed_sql_query(_formats):
+    return seed_lines("sql_query")
+
+
 SEEDERS = {
     "parse_any_format": seed_parse_any_format,
     "frame": seed_frame,
     "json_flatten": seed_json_flatten,
+    "sigma_rules": seed_sigma_rules,
+    "search_query": seed_search_query,
+    "sql_query": seed_sql_query,
 }
 
 
