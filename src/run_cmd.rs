@@ -208,6 +208,7 @@ pub fn api_config(detect: &DetectConfig, api: &ApiSection) -> anyhow::Result<Api
         oidc: api.build().context("invalid [api] configuration")?,
         rate_limits: api.rate_limits,
         public_metrics: api.public_metrics,
+        client_timeout: api.client_timeout(),
         ..ApiConfig::default()
     })
 }

@@ -8,7 +8,7 @@ use crate::auth::jwt::{OidcConfig, OidcConfigError, OidcSettings};
 use crate::ratelimit::RateLimitConfig;
 
 /// `[api]` as written. Unknown keys are refused.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ApiSection {
     /// OpenID Connect bearer tokens; absent: only weft's own tokens authenticate.
@@ -19,9 +19,33 @@ pub struct ApiSection {
     /// `/metrics` without a token (for a Prometheus scraper that holds none); default false.
     #[serde(default)]
     pub public_metrics: bool,
+    /// Seconds a client may take to send a request's headers, and again its body; a slower
+    /// client is disconnected (headers) or answered 408 (body). Default 30.
+    #[serde(default = "default_client_timeout_secs")]
+    pub client_timeout_secs: u64,
+}
+
+fn default_client_timeout_secs() -> u64 {
+    crate::api::DEFAULT_CLIENT_TIMEOUT.as_secs()
+}
+
+impl Default for ApiSection {
+    fn default() -> Self {
+        ApiSection {
+            oidc: None,
+            rate_limits: RateLimitConfig::default(),
+            public_metrics: false,
+            client_timeout_secs: default_client_timeout_secs(),
+        }
+    }
 }
 
 impl ApiSection {
+    /// How long a client may take to send a request's headers, and again its body.
+    pub fn client_timeout(&self) -> std::time::Duration {
+        std::time::Duration::from_secs(self.client_timeout_secs.max(1))
+    }
+
     /// Checks the section; the OIDC settings, if configured.
     pub fn build(&self) -> Result<Option<OidcSettings>, OidcConfigError> {
         self.oidc.as_ref().map(OidcConfig::build).transpose()
@@ -53,6 +77,22 @@ mod tests {
         assert_eq!(
             section.rate_limits.per_address,
             RateLimitConfig::default().per_address
+        );
+    }
+
+    #[test]
+    fn the_client_timeout_defaults_to_30_seconds_and_is_read_when_written() {
+        let section: ApiSection = toml::from_str("").expect("empty section");
+        assert_eq!(section.client_timeout(), std::time::Duration::from_secs(30));
+        assert_eq!(ApiSection::default().client_timeout_secs, 30);
+        let section: ApiSection =
+            toml::from_str("client_timeout_secs = 5\n").expect("client timeout");
+        assert_eq!(section.client_timeout(), std::time::Duration::from_secs(5));
+        let section: ApiSection = toml::from_str("client_timeout_secs = 0\n").expect("zero");
+        assert_eq!(
+            section.client_timeout(),
+            std::time::Duration::from_secs(1),
+            "never zero: a zero timeout would refuse every client"
         );
     }
 

@@ -44,6 +44,9 @@ pub enum ApiError {
     RateLimited { retry_after: Duration },
     #[error("the query did not finish within {} s; narrow the time range or aggregate", limit.as_secs())]
     Timeout { limit: Duration },
+    /// The client did not send its request body within the configured time.
+    #[error("the request body did not arrive within {} s; send it at once", limit.as_secs())]
+    SlowBody { limit: Duration },
     /// Something on weft's side failed; the cause is logged, the caller sees a generic message.
     #[error("internal error; the server log has the details")]
     Internal,
@@ -74,6 +77,7 @@ impl ApiError {
             ApiError::QueryTooExpensive(_) => StatusCode::UNPROCESSABLE_ENTITY,
             ApiError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
             ApiError::Timeout { .. } => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::SlowBody { .. } => StatusCode::REQUEST_TIMEOUT,
             ApiError::Internal => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -91,6 +95,7 @@ impl ApiError {
             ApiError::QueryTooExpensive(_) => ("query_too_expensive", "Query too expensive"),
             ApiError::RateLimited { .. } => ("rate_limited", "Too many requests"),
             ApiError::Timeout { .. } => ("timeout", "Query timed out"),
+            ApiError::SlowBody { .. } => ("request_timeout", "Request timeout"),
             ApiError::Internal => ("internal", "Internal error"),
         }
     }

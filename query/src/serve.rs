@@ -108,18 +108,32 @@ pub async fn start(config: ServeConfig) -> Result<Server, ServeError> {
         ..config.api.clone()
     };
     let tls_on = api.tls;
+    let client_timeout = api.client_timeout;
     let state = AppState::open(&config.data_dir, api)?;
     let service = app(state.clone()).into_make_service_with_connect_info::<SocketAddr>();
     let handle: Handle<SocketAddr> = Handle::new();
     let listen = config.listen;
+    // A client that sends nothing, or its headers too slowly, is disconnected; a slow body
+    // gets 408 from the API itself (`client_timeout`).
     let task = match tls {
         Some(tls) => {
-            let server = axum_server::bind_rustls(listen, RustlsConfig::from_config(tls))
-                .handle(handle.clone());
+            let mut server = axum_server::bind_rustls(listen, RustlsConfig::from_config(tls))
+                .handle(handle.clone())
+                .first_request_timeout(client_timeout);
+            server
+                .http_builder()
+                .http1()
+                .header_read_timeout(client_timeout);
             tokio::spawn(server.serve(service))
         }
         None => {
-            let server = axum_server::bind(listen).handle(handle.clone());
+            let mut server = axum_server::bind(listen)
+                .handle(handle.clone())
+                .first_request_timeout(client_timeout);
+            server
+                .http_builder()
+                .http1()
+                .header_read_timeout(client_timeout);
             tokio::spawn(server.serve(service))
         }
     };

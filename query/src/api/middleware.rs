@@ -7,7 +7,7 @@
 //! through a table row that admits it.
 
 use std::net::SocketAddr;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use axum::extract::{ConnectInfo, MatchedPath, Request, State};
 use axum::http::{HeaderMap, HeaderValue, header};
@@ -121,6 +121,42 @@ pub async fn authorize(
     with_answered(next.run(request).await, answered)
 }
 
+/// Reads a request's body within `timeout` (a client that trickles it gets 408 and the
+/// connection is closed) and at most `limit` bytes of it (413), before any handler runs.
+async fn receive_body(
+    request: Request,
+    limit: usize,
+    timeout: Duration,
+) -> Result<Request, Response> {
+    let (parts, body) = request.into_parts();
+    if axum::body::HttpBody::is_end_stream(&body) {
+        return Ok(Request::from_parts(parts, body));
+    }
+    match tokio::time::timeout(timeout, axum::body::to_bytes(body, limit)).await {
+        Ok(Ok(bytes)) => Ok(Request::from_parts(parts, axum::body::Body::from(bytes))),
+        Ok(Err(error)) => {
+            let too_large = error
+                .into_inner()
+                .downcast_ref::<http_body_util::LengthLimitError>()
+                .is_some();
+            Err(if too_large {
+                ApiError::PayloadTooLarge { limit }
+            } else {
+                ApiError::BadRequest("the request body could not be read".to_string())
+            }
+            .into_response())
+        }
+        Err(_) => {
+            let mut response = ApiError::SlowBody { limit: timeout }.into_response();
+            response.headers_mut().insert(
+                header::CONNECTION,
+                header::HeaderValue::from_static("close"),
+            );
+            Err(response)
+        }
+    }
+}
+
 /// Rate limit per address, secure headers, metrics and audit, around every request.
 pub async fn edge(State(state): State<AppState>, mut request: Request, next: Next) -> Response {
     let started = Instant::now();
@@ -154,10 +190,12 @@ pub async fn edge(State(state): State<AppState>, mut request: Request, next: Nex
             ApiError::RateLimited { retry_after }.into_response()
         }
         Ok(()) => {
-            request
-                .extensions_mut()
-                .insert(BodyLimit(state.config().max_body_bytes));
-            next.run(request).await
+            let limit = state.config().max_body_bytes;
+            request.extensions_mut().insert(BodyLimit(limit));
+            match receive_body(request, limit, state.config().client_timeout).await {
+                Ok(request) => next.run(request).await,
+                Err(refused) => refused,
+            }
         }
     };
 

@@ -20,6 +20,7 @@ pub mod ui;
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::time::Duration;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
@@ -60,7 +61,13 @@ pub struct ApiConfig {
     /// `/metrics` answers without a token (`[api] public_metrics`), for a scraper inside the
     /// cluster; off by default.
     pub public_metrics: bool,
+    /// How long a client may take to send a request's headers (then the connection is
+    /// closed), and again its body (then 408): slow clients cannot hold connections open.
+    pub client_timeout: Duration,
 }
+
+/// [`ApiConfig::client_timeout`] unless configured (`[api] client_timeout_secs`).
+pub const DEFAULT_CLIENT_TIMEOUT: Duration = Duration::from_secs(30);
 
 impl Default for ApiConfig {
     fn default() -> Self {
@@ -71,6 +78,7 @@ impl Default for ApiConfig {
             audit: AuditConfig::default(),
             tls: false,
             public_metrics: false,
+            client_timeout: DEFAULT_CLIENT_TIMEOUT,
             rules: Vec::new(),
             mapping: Vec::new(),
             placeholders: None,

@@ -124,6 +124,7 @@ fn operation(spec: &RouteSpec) -> Value {
     }
     if spec.method.has_body() {
         responses.insert("400".to_string(), problem_response("malformed input"));
+        responses.insert("408".to_string(), problem_response("body not sent in time"));
         responses.insert("413".to_string(), problem_response("body too large"));
         responses.insert("415".to_string(), problem_response("body is not JSON"));
     }

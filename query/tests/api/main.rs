@@ -13,6 +13,7 @@ mod oidc;
 mod routes;
 mod rule_hits;
 mod rules;
+mod slow_clients;
 mod sql;
 mod timeline;
 mod tls;
