@@ -124,7 +124,11 @@ async fn every_route_with_every_kind_of_caller() -> anyhow::Result<()> {
         Ok(())
     })?;
     let incident = seeded.map(|seeded| seeded.spray).unwrap_or_default();
+    // An admin token that was revoked after the API opened: refused at once, everywhere.
+    let revoked = weft_query::create_token(fixture.dir.path(), "revoked-admin", Role::Admin)?;
+    weft_query::revoke_token(fixture.dir.path(), "revoked-admin")?;
     let mut checked = 0;
+    let mut refused = 0;
     for spec in ROUTES {
         let anonymous = call(&fixture, spec, &incident, None).await;
         let wrong = call(
@@ -142,6 +146,9 @@ async fn every_route_with_every_kind_of_caller() -> anyhow::Result<()> {
                 assert_eq!(wrong.status, StatusCode::OK, "{} ignores tokens", spec.path);
             }
             Access::Role(required) => {
+                let revoked = call(&fixture, spec, &incident, Some(&revoked.secret)).await;
+                revoked.assert_problem(StatusCode::UNAUTHORIZED);
+                refused += 3;
                 anonymous.assert_problem(StatusCode::UNAUTHORIZED);
                 assert_eq!(
                     anonymous.header("www-authenticate"),
@@ -161,6 +168,7 @@ async fn every_route_with_every_kind_of_caller() -> anyhow::Result<()> {
                             String::from_utf8_lossy(&reply.body)
                         );
                     } else {
+                        refused += 1;
                         reply.assert_problem(StatusCode::FORBIDDEN);
                         assert!(
                             reply.json()["detail"]
@@ -178,6 +186,21 @@ async fn every_route_with_every_kind_of_caller() -> anyhow::Result<()> {
         checked >= 4 * 4,
         "every protected route was walked with every role"
     );
+    // Every refusal is in the audit trail, with its status.
+    fixture.state.audit().flush()?;
+    let audited = fixture
+        .sql(
+            fixture.token(Role::Analyst),
+            "SELECT http_status, count(*) FROM events WHERE service = 'weft' \
+             AND http_status IN (401, 403) GROUP BY http_status ORDER BY http_status",
+        )
+        .await;
+    let rows = audited.json()["rows"].clone();
+    let total: u64 = rows
+        .as_array()
+        .map(|rows| rows.iter().filter_map(|row| row[1].as_u64()).sum())
+        .unwrap_or(0);
+    assert_eq!(total, refused, "audited refusals: {rows}");
     Ok(())
 }
 
