@@ -10,6 +10,7 @@
 //! The group uses the eager protocol (`range`), so every rebalance revokes all partitions
 //! before assigning the new set.
 
+use std::collections::HashMap;
 use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::time::Instant;
 
@@ -18,6 +19,7 @@ use rdkafka::client::ClientContext;
 use rdkafka::config::RDKafkaLogLevel;
 use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer, ConsumerContext};
 use rdkafka::error::KafkaError;
+use rdkafka::statistics::Statistics;
 use rdkafka::types::RDKafkaRespErr;
 use tracing::{debug, error, info, warn};
 
@@ -28,6 +30,8 @@ use super::worker::Worker;
 /// polls and by the rebalance callback during them.
 pub struct WorkerContext {
     worker: Mutex<Worker>,
+    /// Each partition's (low, high) watermark as librdkafka's last statistics had it.
+    watermarks: Mutex<HashMap<(String, i32), (i64, i64)>>,
 }
 
 impl std::fmt::Debug for WorkerContext {
@@ -42,7 +46,18 @@ impl WorkerContext {
     pub fn new(worker: Worker) -> Self {
         WorkerContext {
             worker: Mutex::new(worker),
+            watermarks: Mutex::new(HashMap::new()),
         }
+    }
+
+    /// The (low, high) watermark of a partition from the client's last statistics, if they
+    /// had one (they arrive every `metrics_interval`, from the fetches the consumer makes).
+    pub fn watermarks(&self, topic: &str, partition: i32) -> Option<(i64, i64)> {
+        self.watermarks
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get(&(topic.to_string(), partition))
+            .copied()
     }
 
     /// The worker's state. A panic elsewhere never leaves it half-updated in a way that loses
@@ -122,6 +137,25 @@ impl ClientContext for WorkerContext {
 
     fn error(&self, error: KafkaError, reason: &str) {
         warn!(%error, reason, "kafka client error; the client retries");
+    }
+
+    fn stats(&self, statistics: Statistics) {
+        let mut known = HashMap::new();
+        for (name, topic) in &statistics.topics {
+            for (&partition, figures) in &topic.partitions {
+                // librdkafka lists an internal partition -1, and -1 for what it does not know.
+                if partition >= 0 && figures.hi_offset >= 0 {
+                    known.insert(
+                        (name.clone(), partition),
+                        (figures.lo_offset.max(0), figures.hi_offset),
+                    );
+                }
+            }
+        }
+        *self
+            .watermarks
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner) = known;
     }
 }
 

@@ -105,6 +105,12 @@ pub fn consumer_config(settings: &KafkaSettings) -> ClientConfig {
         .set("partition.assignment.strategy", "range")
         .set("session.timeout.ms", session_ms.to_string())
         .set("heartbeat.interval.ms", heartbeat_ms.to_string())
+        // Partitions' watermarks for the lag figures come with librdkafka's statistics, from
+        // the fetches it makes anyway: asking the broker for them would block the poll loop.
+        .set(
+            "statistics.interval.ms",
+            settings.metrics_interval.as_millis().clamp(1_000, 60_000).to_string(),
+        )
         .set(
             "queued.max.messages.kbytes",
             settings.fetch_queue_kbytes.to_string(),
@@ -228,7 +234,7 @@ fn poll_loop(
         if worker.checkpoint_due(now) {
             worker.checkpoint(consumer, CommitMode::Async, false)?;
         }
-        worker.log_metrics_if_due(consumer, now);
+        worker.log_metrics_if_due(consumer.context(), now);
         if let Some(idle) = until_idle
             && !worker.progress.is_empty()
             && now.duration_since(worker.last_activity) >= idle

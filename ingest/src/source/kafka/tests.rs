@@ -33,16 +33,21 @@ fn produce(brokers: &str, topic: &str, records: &[String]) {
     producer.flush(Duration::from_secs(10)).expect("flushed");
 }
 
-fn settings(brokers: &str, group: &str) -> KafkaSettings {
-    let config = KafkaConfig {
+fn settings_config(brokers: &str, group: &str) -> KafkaConfig {
+    KafkaConfig {
         brokers: Some(brokers.to_string()),
         topics: vec!["logs".to_string()],
         group: Some(group.to_string()),
         flush_interval_ms: 200,
         session_timeout_ms: 6_000,
         ..KafkaConfig::default()
-    };
-    config.build([]).expect("valid settings")
+    }
+}
+
+fn settings(brokers: &str, group: &str) -> KafkaSettings {
+    settings_config(brokers, group)
+        .build([])
+        .expect("valid settings")
 }
 
 fn run_worker(data_dir: &Path, brokers: &str, group: &str) -> KafkaSummary {
@@ -148,4 +153,77 @@ fn a_worker_stores_good_records_once_dead_letters_bad_ones_and_resumes_from_the_
     produce(&brokers, "logs", &records[..10]);
     let more = run_worker(dir.path(), &brokers, "weft-b");
     assert_eq!(more.ingest.stored, 10);
+}
+
+/// The lag figures come from librdkafka's statistics: while records wait the worker
+/// publishes each partition's high watermark, and once it has read them a lag of 0.
+#[test]
+fn the_worker_publishes_each_partitions_lag_from_the_clients_statistics() {
+    let cluster = MockCluster::new(1).expect("mock cluster");
+    cluster.create_topic("logs", 2, 1).expect("topic");
+    let brokers = cluster.bootstrap_servers();
+    let records: Vec<String> = (0..300)
+        .map(|index| format!(r#"{{"ts":"2026-11-23T10:00:00Z","msg":"lag {index}"}}"#))
+        .collect();
+    produce(&brokers, "logs", &records);
+
+    let dir = tempfile::tempdir().expect("temp dir");
+    let lag = crate::source::lag::ConsumerLag::default();
+    let stop = std::sync::Arc::new(AtomicBool::new(false));
+    let worker = {
+        let (data_dir, brokers, lag, stop) = (
+            dir.path().to_path_buf(),
+            brokers.clone(),
+            lag.clone(),
+            stop.clone(),
+        );
+        std::thread::spawn(move || {
+            let settings = KafkaConfig {
+                metrics_interval_secs: 1,
+                ..settings_config(&brokers, "weft-lag")
+            }
+            .build([])
+            .expect("valid settings");
+            run(KafkaRun {
+                data_dir: &data_dir,
+                settings,
+                ingest: IngestOptions {
+                    format: None,
+                    service: None,
+                    config: IngestConfig::default(),
+                    flush: FlushPolicy::default(),
+                },
+                until_idle: None,
+                stop: &stop,
+                lag,
+            })
+        })
+    };
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    let settled = loop {
+        let snapshot = lag.snapshot();
+        let high: i64 = snapshot
+            .partitions
+            .iter()
+            .map(|partition| partition.high_watermark)
+            .sum();
+        if snapshot.partitions.len() == 2
+            && high == 300
+            && snapshot.partitions.iter().all(|partition| partition.lag == 0)
+        {
+            break snapshot;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no lag of 0 at the high watermarks: {snapshot:?}"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    let summary = worker.join().expect("worker thread").expect("worker runs");
+    assert_eq!(summary.ingest.stored, 300);
+    assert!(settled.measured_at.is_some());
+    for partition in &settled.partitions {
+        assert_eq!(partition.next_offset, partition.high_watermark, "{partition:?}");
+    }
 }

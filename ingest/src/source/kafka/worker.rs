@@ -3,7 +3,7 @@
 //! rebalance callback ([`super::assignment`]) and the poll loop ([`super::run`]) share it.
 
 use std::collections::HashMap;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use rdkafka::Message;
 use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer};
@@ -216,9 +216,10 @@ impl Worker {
         Ok(())
     }
 
-    /// Logs the counters when their interval has passed, with fresh lag figures (also
-    /// published to [`Worker::lag`]).
-    pub fn log_metrics_if_due(&mut self, consumer: &BaseConsumer<WorkerContext>, now: Instant) {
+    /// Logs the counters when their interval has passed, with the lag figures of the
+    /// client's last statistics (also published to [`Worker::lag`]). Nothing here waits for
+    /// the broker: a slow answer to a watermark request would stall reading.
+    pub fn log_metrics_if_due(&mut self, context: &WorkerContext, now: Instant) {
         if now.duration_since(self.last_metrics_log) < self.settings.metrics_interval {
             return;
         }
@@ -231,9 +232,7 @@ impl Worker {
             .collect();
         let mut published = Vec::with_capacity(positions.len());
         for (topic, partition, next) in positions {
-            if let Ok((low, high)) =
-                consumer.fetch_watermarks(&topic, partition, Duration::from_millis(500))
-            {
+            if let Some((low, high)) = context.watermarks(&topic, partition) {
                 let next_offset = next.unwrap_or(low).max(low);
                 let lag = (high - next_offset).max(0);
                 self.metrics.lag.insert(format!("{topic}/{partition}"), lag);
