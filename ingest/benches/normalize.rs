@@ -7,6 +7,9 @@
 //! `normalize_cold` and `normalize_lines_cold` start every iteration with a new parser and
 //! builder, whose first batch grows its buffers from nothing.
 //!
+//! `WEFT_BENCH_CPU_TIME=1 cargo bench -p weft-ingest --bench normalize` times the running
+//! streams by CPU time instead (see `cpu_time_report`), for comparisons on a loaded machine.
+//!
 //! `cargo bench -p weft-ingest --bench normalize` also writes the CloudTrail input to
 //! `bench-data/cloudtrail.ndjson` in the target directory (`CARGO_TARGET_DIR`, else
 //! `target`), which `scripts/bench` gives to pyarrow's JSON reader for the comparison in the
@@ -19,7 +22,7 @@ use std::hint::black_box;
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
-use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use criterion::{Criterion, Throughput, criterion_group};
 use weft_ingest::batch::{EventBatchBuilder, RecordMeta};
 use weft_ingest::event::EventBuffer;
 use weft_ingest::parse::{self, ParseContext, ParserOptions};
@@ -185,4 +188,72 @@ fn bench_lines(criterion: &mut Criterion) {
 }
 
 criterion_group!(benches, bench_json, bench_lines);
-criterion_main!(benches);
+
+/// This thread's CPU time so far, in nanoseconds (Linux `/proc/thread-self/schedstat`); 0
+/// elsewhere.
+fn cpu_nanos() -> u64 {
+    std::fs::read_to_string("/proc/thread-self/schedstat")
+        .ok()
+        .and_then(|text| text.split(' ').next()?.parse().ok())
+        .unwrap_or(0)
+}
+
+/// `WEFT_BENCH_CPU_TIME=1`: each format's running stream timed by CPU time rather than wall
+/// time, the best of `WEFT_BENCH_PASSES` (20) passes over its input. A loaded machine
+/// stretches wall time far more than CPU time, so this compares builds on a shared machine.
+fn cpu_time_report() {
+    let passes = std::env::var("WEFT_BENCH_PASSES")
+        .ok()
+        .and_then(|passes| passes.parse().ok())
+        .unwrap_or(20);
+    let cloudtrail = data::lines(data::cloudtrail_record, 7, INPUT_BYTES);
+    let inputs = [
+        ("json", &cloudtrail, false),
+        ("cloudtrail", &cloudtrail, false),
+        ("auto", &cloudtrail, false),
+        (
+            "syslog3164",
+            &data::lines(data::syslog_auth_record, 13, INPUT_BYTES),
+            true,
+        ),
+        (
+            "access_log",
+            &data::lines(data::access_record, 17, INPUT_BYTES),
+            true,
+        ),
+        ("cef", &data::lines(data::cef_record, 19, INPUT_BYTES), true),
+    ];
+    for (format, input, in_lines) in inputs {
+        let mut stream = Stream::new(format);
+        // A first pass sizes the builder's buffers.
+        stream.normalize(input);
+        let mut best = u64::MAX;
+        for _ in 0..passes {
+            let start = cpu_nanos();
+            black_box(stream.normalize(input));
+            best = best.min(cpu_nanos().saturating_sub(start).max(1));
+        }
+        let seconds = best as f64 / 1e9;
+        if in_lines {
+            let lines = input.lines().count() as f64;
+            println!(
+                "{format:12} {:.3} M lines/s (CPU time)",
+                lines / seconds / 1e6
+            );
+        } else {
+            println!(
+                "{format:12} {:.0} MB/s (CPU time)",
+                input.len() as f64 / seconds / 1e6
+            );
+        }
+    }
+}
+
+fn main() {
+    if std::env::var_os("WEFT_BENCH_CPU_TIME").is_some() {
+        cpu_time_report();
+        return;
+    }
+    benches();
+    Criterion::default().configure_from_args().final_summary();
+}
