@@ -3,13 +3,17 @@
 measured on the same CloudTrail file in the same run (single-threaded, like weft's benches)."""
 
 import json
+import os
 import pathlib
 import statistics
 import time
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
-CRITERION = ROOT / "target" / "criterion"
-CLOUDTRAIL = ROOT / "target" / "bench-data" / "cloudtrail.ndjson"
+# Where cargo wrote the benches' output: CARGO_TARGET_DIR when set (relative to the repository,
+# as cargo reads it), else the workspace's `target`.
+TARGET = ROOT / os.environ.get("CARGO_TARGET_DIR", "target")
+CRITERION = TARGET / "criterion"
+CLOUDTRAIL = TARGET / "bench-data" / "cloudtrail.ndjson"
 
 
 def criterion_results():
@@ -46,7 +50,7 @@ def pyarrow_seconds(path, repeats=7):
 def main():
     results = criterion_results()
     if not results:
-        raise SystemExit("no criterion results under target/criterion: run scripts/bench")
+        raise SystemExit(f"no criterion results under {CRITERION}: run scripts/bench")
     pyarrow = None
     if CLOUDTRAIL.exists():
         pyarrow = CLOUDTRAIL.stat().st_size / pyarrow_seconds(CLOUDTRAIL)

@@ -18,6 +18,13 @@ use arrow_buffer::{NullBufferBuilder, ScalarBuffer};
 use arrow_schema::ArrowError;
 use rustc_hash::FxHashMap;
 
+/// A capacity for the next batch from this one's size, with an eighth more: the next batch is
+/// larger than this one about half of the time, and a little room then spares its buffer a
+/// doubling (a copy of all it holds, into fresh pages).
+pub(super) fn with_slack(size: usize) -> usize {
+    size.saturating_add(size / 8)
+}
+
 /// A `Utf8` column. Arrow's builder is already lean for plain text; this adds only the sizing
 /// of the next batch.
 #[derive(Debug)]
@@ -62,9 +69,16 @@ impl TextColumn {
 
     /// The column so far as an array; the builder starts over, sized like this batch.
     pub(super) fn finish(&mut self) -> StringArray {
-        let fresh = TextColumn::with_capacity(self.len(), self.bytes());
+        let fresh = TextColumn::with_capacity(with_slack(self.len()), with_slack(self.bytes()));
         std::mem::replace(self, fresh).0.finish()
     }
+}
+
+/// Whether two short texts are equal: a byte loop, cheaper than a call to `memcmp` for the
+/// few bytes of a dictionary value (`cef`, `http_activity`, a host name).
+#[inline]
+fn same_bytes(left: &[u8], right: &[u8]) -> bool {
+    left.len() == right.len() && left.iter().zip(right).all(|(a, b)| a == b)
 }
 
 /// A `Dictionary<Int32, Utf8>` column for low-cardinality text.
@@ -98,7 +112,7 @@ impl DictionaryColumn {
     #[inline]
     pub(super) fn push(&mut self, value: &str) {
         let key = match self.last {
-            Some(last) if self.values.value(last as usize) == value.as_bytes() => last,
+            Some(last) if same_bytes(self.values.value(last as usize), value.as_bytes()) => last,
             _ => self.key_of(value),
         };
         self.last = Some(key);

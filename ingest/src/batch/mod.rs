@@ -16,7 +16,7 @@ use arrow_schema::{ArrowError, DataType};
 
 use crate::event::{Event, Flag, Text};
 use crate::schema;
-use column::{DictionaryColumn, TextColumn};
+use column::{DictionaryColumn, TextColumn, with_slack};
 
 /// What the pipeline knows about the record an event came from.
 #[derive(Debug, Clone, Copy)]
@@ -141,7 +141,12 @@ impl AttrsColumn {
         let (key_bytes, value_bytes) = (self.keys.bytes(), self.values.bytes());
         let mut taken = std::mem::replace(
             self,
-            AttrsColumn::with_capacity(rows, entries, key_bytes, value_bytes),
+            AttrsColumn::with_capacity(
+                rows,
+                with_slack(entries),
+                with_slack(key_bytes),
+                with_slack(value_bytes),
+            ),
         );
         let keys: ArrayRef = Arc::new(taken.keys.finish());
         let values: ArrayRef = Arc::new(taken.values.finish());

@@ -53,28 +53,34 @@ fn dotted_quad(bytes: &[u8]) -> Option<bool> {
 }
 
 /// Four decimal octets separated by dots, each at most 255 and without a leading zero (`0` is
-/// an octet, `00` and `01` are not), as the standard library reads IPv4.
+/// an octet, `00` and `01` are not), as the standard library reads IPv4. One pass over the
+/// bytes, without splitting.
 fn is_dotted_quad(bytes: &[u8]) -> bool {
-    let digit = |byte: u8| byte.wrapping_sub(b'0');
-    let mut octets = bytes.split(|&byte| byte == b'.');
-    for _ in 0..4 {
-        let valid = match octets.next() {
-            Some(&[only]) => digit(only) <= 9,
-            Some(&[first, second]) => (1..=9).contains(&digit(first)) && digit(second) <= 9,
-            Some(&[first, second, third]) => {
-                let (first, second, third) = (digit(first), digit(second), digit(third));
-                (1..=9).contains(&first)
-                    && second <= 9
-                    && third <= 9
-                    && u16::from(first) * 100 + u16::from(second) * 10 + u16::from(third) <= 255
+    let mut dots = 0u8;
+    let mut digits = 0u8;
+    let mut octet = 0u16;
+    for &byte in bytes {
+        if byte == b'.' {
+            if digits == 0 || dots == 3 {
+                return false;
             }
-            _ => false,
-        };
-        if !valid {
+            dots += 1;
+            digits = 0;
+            octet = 0;
+            continue;
+        }
+        let digit = byte.wrapping_sub(b'0');
+        // A digit after a leading `0` makes a leading zero.
+        if digit > 9 || (digits == 1 && octet == 0) {
+            return false;
+        }
+        octet = octet * 10 + u16::from(digit);
+        digits += 1;
+        if octet > 255 {
             return false;
         }
     }
-    octets.next().is_none()
+    dots == 3 && digits > 0
 }
 
 #[cfg(test)]
@@ -86,6 +92,11 @@ mod tests {
     proptest::proptest! {
         #[test]
         fn ip_check_agrees_with_the_standard_library(text in "[0-9a-fA-F.:]{0,20}") {
+            proptest::prop_assert_eq!(is_ip_address(&text), text.parse::<IpAddr>().is_ok());
+        }
+
+        #[test]
+        fn dotted_quad_check_agrees_with_the_standard_library(text in "[0-9.]{0,16}") {
             proptest::prop_assert_eq!(is_ip_address(&text), text.parse::<IpAddr>().is_ok());
         }
 
@@ -108,6 +119,14 @@ mod tests {
             ("1.2.3.4.5", false),
             ("::1", true),
             ("fe80::1%eth0", false),
+            ("1.2.3.00", false),
+            ("1.2.3.0", true),
+            ("1.2.3.255", true),
+            ("1.2.3.2555", false),
+            ("1..2.3", false),
+            ("1.2.3.", false),
+            (".1.2.3", false),
+            ("", false),
         ] {
             assert_eq!(is_ip_address(text), valid, "{text}");
         }

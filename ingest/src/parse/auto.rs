@@ -12,7 +12,7 @@
 
 use std::collections::HashMap;
 
-use super::flatten::flatten_into;
+use super::flatten::{field_capacity, flatten_into};
 use super::json_shape::{self, Shape};
 use super::{
     ParseContext, ParseError, Parser, ParserOptions, cloudtrail, envoy, json, k8s_audit, text,
@@ -215,8 +215,7 @@ impl AutoParser {
             return self.delegate(json::NAME, record, context, out);
         }
         let mut event = Event::new(json::NAME);
-        // Room for a typical record's fields (CloudTrail has 30 to 60), so the list rarely grows.
-        event.attrs.reserve(64);
+        event.attrs.reserve(field_capacity(record));
         flatten_into(record, &mut event.attrs)
             .map_err(|error| json::json_error(json::NAME, error))?;
         let aliases = &self.options.aliases;

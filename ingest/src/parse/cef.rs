@@ -151,10 +151,11 @@ fn fill_event<'a>(event: &mut Event<'a>, parts: RecordParts<'a>, context: &Parse
     } = parts;
     let [_, _, _, _, _, name, severity_text] = &header;
     event.severity = severity_of(severity_text);
-    // Room for the syslog header, the header fields, a pair per `=` of the extension (an upper
-    // bound: escaped or in-value `=` count too) and two labelled custom fields: counting is
-    // cheaper than growing the vector, and a tight size keeps the allocation small.
-    let pairs = memchr::memchr_iter(b'=', extension.as_bytes()).count();
+    // Room for the syslog header, the header fields, the extension's pairs and two labelled
+    // custom fields. A pair takes 8 bytes or more (`act=x y=`), so a pair per 8 bytes of the
+    // extension is room for all in the common case, found without a pass over the text;
+    // denser extensions, and those past 256 pairs, grow the vector.
+    let pairs = (extension.len() / 8 + 1).min(256);
     event.attrs.reserve_exact(1 + HEADER_KEYS.len() + pairs + 2);
     if !prefix.is_empty() {
         event
@@ -171,8 +172,20 @@ fn fill_event<'a>(event: &mut Event<'a>, parts: RecordParts<'a>, context: &Parse
     let first_extension_attr = event.attrs.len();
     let mut known = KnownValues::default();
     read_extension(extension, &mut event.attrs, &mut known);
-    if known.has_labels {
-        add_labelled_values(&mut event.attrs, first_extension_attr);
+    if let Some(labels) = known.labels.get(..known.label_count) {
+        add_labelled_values(
+            &mut event.attrs,
+            first_extension_attr,
+            labels.iter().copied(),
+        );
+    } else {
+        // More labels than noted: look at every extension pair.
+        let end = event.attrs.len();
+        add_labelled_values(
+            &mut event.attrs,
+            first_extension_attr,
+            first_extension_attr..end,
+        );
     }
 
     fill_columns(event, &known, context);
@@ -534,10 +547,15 @@ fn value_text(value: &str, escaped: bool) -> Cow<'_, str> {
     }
 }
 
-/// For every `xLabel=name` whose `x` is present, adds `cef.<name>` with `x`'s value.
-fn add_labelled_values(attrs: &mut Vec<Attr<'_>>, first: usize) {
+/// For every `xLabel=name` among the attributes at `candidates` (ascending indexes from
+/// `first` on) whose `x` is present, adds `cef.<name>` with `x`'s value.
+fn add_labelled_values(
+    attrs: &mut Vec<Attr<'_>>,
+    first: usize,
+    candidates: impl Iterator<Item = usize>,
+) {
     let end = attrs.len();
-    for index in first..end {
+    for index in candidates {
         let Some((key, label)) = attrs.get(index) else {
             break;
         };
@@ -643,12 +661,14 @@ impl Known {
     }
 }
 
-/// Where each [`Known`] key first occurs in the event's attributes, and whether any extension
-/// key is a label (`...Label`).
+/// Where each [`Known`] key first occurs in the event's attributes, and where the extension's
+/// labels (`...Label` keys) are.
 #[derive(Debug, Default)]
 struct KnownValues {
     positions: [Option<usize>; Known::COUNT],
-    has_labels: bool,
+    /// The indexes of the first labels; all of them when `label_count` is at most their number.
+    labels: [usize; 4],
+    label_count: usize,
 }
 
 impl KnownValues {
@@ -657,7 +677,10 @@ impl KnownValues {
         if let Some(known) = Known::of(key) {
             self.positions[known as usize].get_or_insert(index);
         } else if key.ends_with("Label") {
-            self.has_labels = true;
+            if let Some(slot) = self.labels.get_mut(self.label_count) {
+                *slot = index;
+            }
+            self.label_count += 1;
         }
     }
 
@@ -1137,6 +1160,76 @@ mod tests {
         assert_eq!(event.attr("ad.logonType"), Some("3"));
         assert_eq!(event.attr("cef.Risk Score"), Some("42"));
         assert_eq!(event.attr("cef.Zone"), Some("x"));
+    }
+
+    #[test]
+    fn more_labels_than_noted_are_all_applied_in_order() {
+        let event = parse(
+            "CEF:0|V|P|1|1|n|1|cs1=a cs1Label=One cs2=b cs2Label=Two cs3=c cs3Label=Three \
+             cs4=d cs4Label=Four cs5=e cs5Label=Five cs6Label=Six cn1Label=Unused",
+        )
+        .expect("valid");
+        let labelled: Vec<(&str, &str)> = event
+            .attrs
+            .iter()
+            .filter(|(key, _)| key.starts_with("cef.") && !HEADER_KEYS.contains(&key.as_ref()))
+            .map(|(key, value)| (key.as_ref(), value.as_ref()))
+            .collect();
+        assert_eq!(
+            labelled,
+            [
+                ("cef.One", "a"),
+                ("cef.Two", "b"),
+                ("cef.Three", "c"),
+                ("cef.Four", "d"),
+                ("cef.Five", "e"),
+            ],
+            "a label without its field adds nothing"
+        );
+    }
+
+    #[test]
+    fn dense_extensions_keep_every_pair() {
+        let pairs: Vec<String> = (0..60).map(|index| format!("k{index}={index}")).collect();
+        let record = format!("CEF:0|V|P|1|1|n|1|{}", pairs.join(" "));
+        let event = parse(&record).expect("valid");
+        for index in 0..60 {
+            let key = format!("k{index}");
+            let value = index.to_string();
+            assert_eq!(event.attr(&key), Some(value.as_str()), "{key}");
+        }
+    }
+
+    #[test]
+    fn escapes_spaces_empty_trailing_values_and_unknown_keys() {
+        let event = parse(
+            r"CEF:0|Ven\|dor|Pro\\duct|1|sig|n|5|request=https://x.example/?a\=1&b=2 msg=a\\b \| c\=d flexNumber9=7 src=10.0.0.1 suser=",
+        )
+        .expect("valid");
+        assert_eq!(event.attr("cef.device_vendor"), Some("Ven|dor"));
+        assert_eq!(event.attr("cef.device_product"), Some(r"Pro\duct"));
+        assert_eq!(event.url.as_deref(), Some("https://x.example/?a=1&b=2"));
+        assert_eq!(event.message.as_deref(), Some(r"a\b | c=d"));
+        assert_eq!(
+            event.attr("flexNumber9"),
+            Some("7"),
+            "unknown keys stay attrs"
+        );
+        assert_eq!(event.src_ip.as_deref(), Some("10.0.0.1"));
+        assert_eq!(
+            event.attr("suser"),
+            Some(""),
+            "a trailing key keeps its empty value"
+        );
+        assert_eq!(event.user, None, "an empty value fills no column");
+        assert!(matches!(
+            event
+                .attrs
+                .iter()
+                .find(|(key, _)| key == "src")
+                .map(|(_, value)| value),
+            Some(Cow::Borrowed(_))
+        ));
     }
 
     #[test]

@@ -40,7 +40,7 @@ use std::borrow::Cow;
 use serde::Deserialize;
 use serde_json::value::RawValue;
 
-use super::flatten::flatten_into;
+use super::flatten::{field_capacity, flatten_into};
 use super::json::{element_events, json_error};
 use super::{AliasTable, FormatSpec, ParseContext, ParseError, Parser, ParserOptions};
 use crate::event::{Class, Event, Outcome, severity};
@@ -266,6 +266,7 @@ fn trail_event<'a>(aliases: &AliasTable, json: &'a str) -> Result<Event<'a>, Par
         ));
     }
     let mut event = Event::new(NAME);
+    event.attrs.reserve(field_capacity(json));
     flatten_into(json, &mut event.attrs).map_err(|error| json_error(NAME, error))?;
     from_flattened(aliases, event)
 }
@@ -355,6 +356,19 @@ pub fn from_flattened<'a>(
     Ok(event)
 }
 
+/// An S3 bucket's ARN up to the bucket name.
+const S3_ARN_PREFIX: &str = "arn:aws:s3:::";
+
+/// `parts` joined in one allocation of the exact size (`format!` goes through the formatting
+/// machinery and grows its string as it writes).
+fn concat<const N: usize>(parts: [&str; N]) -> String {
+    let mut joined = String::with_capacity(parts.iter().map(|part| part.len()).sum());
+    for part in parts {
+        joined.push_str(part);
+    }
+    joined
+}
+
 /// The `resource` column (see the module docs for the order).
 fn resource<'a>(
     found: &Found,
@@ -365,13 +379,13 @@ fn resource<'a>(
     if let Some(bucket) = &bucket
         && let Some(key) = value(found.object_key)
     {
-        return Some(Cow::Owned(format!("arn:aws:s3:::{bucket}/{key}")));
+        return Some(Cow::Owned(concat([S3_ARN_PREFIX, bucket, "/", &key])));
     }
     if let Some(arn) = value(found.resource_arn) {
         return Some(arn);
     }
     if let Some(bucket) = bucket {
-        return Some(Cow::Owned(format!("arn:aws:s3:::{bucket}")));
+        return Some(Cow::Owned(concat([S3_ARN_PREFIX, &bucket])));
     }
     if let Some(arn) = value(found.parameter_arn) {
         return Some(arn);
@@ -386,7 +400,7 @@ fn resource<'a>(
             .and_then(|source| source.split('.').next())
             .filter(|service| !service.is_empty())
             .unwrap_or("aws");
-        return Some(Cow::Owned(format!("{service}:{kind}/{name}")));
+        return Some(Cow::Owned(concat([service, ":", kind, "/", &name])));
     }
     event_source.cloned()
 }

@@ -6,7 +6,7 @@
 
 use serde_json::value::RawValue;
 
-use super::flatten::{JsonError, flatten_into};
+use super::flatten::{JsonError, field_capacity, flatten_into};
 use super::{AliasTable, FormatSpec, ParseContext, ParseError, Parser, ParserOptions};
 use crate::event::{Class, Event};
 
@@ -78,6 +78,7 @@ pub fn generic_event<'a>(
     json: &'a str,
 ) -> Result<Event<'a>, ParseError> {
     let mut event = Event::new(format);
+    event.attrs.reserve(field_capacity(json));
     flatten_into(json, &mut event.attrs).map_err(|error| json_error(format, error))?;
     Ok(from_flattened(aliases, event))
 }

@@ -37,7 +37,7 @@ use std::borrow::Cow;
 use serde::Deserialize;
 use serde_json::value::RawValue;
 
-use super::flatten::flatten_into;
+use super::flatten::{field_capacity, flatten_into};
 use super::json::{element_events, json_error};
 use super::{AliasTable, FormatSpec, ParseContext, ParseError, Parser, ParserOptions};
 use crate::event::{Class, Event, Outcome, severity};
@@ -198,6 +198,7 @@ fn audit_event<'a>(aliases: &AliasTable, json: &'a str) -> Result<Event<'a>, Par
         ));
     }
     let mut event = Event::new(NAME);
+    event.attrs.reserve(field_capacity(json));
     flatten_into(json, &mut event.attrs).map_err(|error| json_error(NAME, error))?;
     from_flattened(aliases, event)
 }
