@@ -578,6 +578,54 @@ fn when_one_of_two_workers_dies_the_other_takes_its_partitions_over() {
     assert_exactly_once(&data_dir, &expected);
 }
 
+/// Three workers, separate processes of one group, share a six-partition topic: the group
+/// spreads the partitions over them (rebalancing as each joins), more records arrive while
+/// they read, and every record is stored exactly once, by whichever worker held its partition.
+#[test]
+fn three_workers_of_one_group_share_six_partitions_and_store_everything_once() {
+    let broker = Broker::shared_or_own();
+    let topic = unique("trio");
+    broker.topic(&topic, 6);
+    let dir = tempfile::tempdir().expect("temp dir");
+    let config = config_file(dir.path(), "");
+    let data_dir = dir.path().join("data");
+    let group = unique("trio");
+    let mut expected = json_lines("trio first", 12_000);
+    ship(&broker, &topic, &expected);
+    let workers: Vec<Child> = (0..3)
+        .map(|_| {
+            worker(&broker, &config, &data_dir, &topic, &group)
+                .args(["--until-idle", "8"])
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped())
+                .spawn()
+                .expect("worker starts")
+        })
+        .collect();
+    wait_for_rows(&data_dir, 1_000, Duration::from_secs(60));
+    let more = json_lines("trio second", 12_000);
+    ship(&broker, &topic, &more);
+    expected.extend(more);
+    let summaries: Vec<serde_json::Value> = workers
+        .into_iter()
+        .map(|child| summary_of(&wait_with_deadline(child, Duration::from_secs(180))))
+        .collect();
+    let stored: Vec<u64> = summaries
+        .iter()
+        .map(|summary| summary["stored"].as_u64().unwrap_or(0))
+        .collect();
+    assert_eq!(
+        stored.iter().sum::<u64>(),
+        expected.len() as u64,
+        "{stored:?}"
+    );
+    assert!(
+        stored.iter().filter(|stored| **stored > 0).count() >= 2,
+        "the partitions were shared: {stored:?}"
+    );
+    assert_exactly_once(&data_dir, &expected);
+}
+
 #[test]
 fn workers_reconnect_and_continue_after_the_broker_restarts() {
     let broker = Broker::own();
