@@ -436,6 +436,19 @@ fn durable_rows(data_dir: &Path) -> usize {
         .sum::<u64>() as usize
 }
 
+/// Polls until the manifest lists at least `rows` events.
+fn wait_for_durable(data_dir: &Path, rows: usize, timeout: Duration) {
+    let deadline = Instant::now() + timeout;
+    while durable_rows(data_dir) < rows {
+        assert!(
+            Instant::now() < deadline,
+            "the store never reached {rows} events ({} durable)",
+            durable_rows(data_dir)
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
 /// Workers killed (SIGKILL) at random moments while records keep arriving, each round's
 /// records with some malformed ones among them; a last worker drains the topic. Every good
 /// record is stored exactly once and every malformed one is in the dead-letter topic.
@@ -595,20 +608,28 @@ fn three_workers_of_one_group_share_six_partitions_and_store_everything_once() {
     let workers: Vec<Child> = (0..3)
         .map(|_| {
             worker(&broker, &config, &data_dir, &topic, &group)
-                .args(["--until-idle", "8"])
                 .stdout(Stdio::piped())
                 .stderr(Stdio::piped())
                 .spawn()
                 .expect("worker starts")
         })
         .collect();
-    wait_for_rows(&data_dir, 1_000, Duration::from_secs(60));
+    wait_for_durable(&data_dir, 1_000, Duration::from_secs(60));
     let more = json_lines("trio second", 12_000);
     ship(&broker, &topic, &more);
     expected.extend(more);
+    wait_for_durable(&data_dir, expected.len(), Duration::from_secs(180));
+    // Stopped as an operator stops them: SIGTERM, a last checkpoint, the group left.
+    for child in &workers {
+        let status = Command::new("kill")
+            .args(["-TERM", &child.id().to_string()])
+            .status()
+            .expect("kill runs");
+        assert!(status.success());
+    }
     let summaries: Vec<serde_json::Value> = workers
         .into_iter()
-        .map(|child| summary_of(&wait_with_deadline(child, Duration::from_secs(180))))
+        .map(|child| summary_of(&wait_with_deadline(child, Duration::from_secs(60))))
         .collect();
     let stored: Vec<u64> = summaries
         .iter()
