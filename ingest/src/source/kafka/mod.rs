@@ -109,7 +109,11 @@ pub fn consumer_config(settings: &KafkaSettings) -> ClientConfig {
         // the fetches it makes anyway: asking the broker for them would block the poll loop.
         .set(
             "statistics.interval.ms",
-            settings.metrics_interval.as_millis().clamp(1_000, 60_000).to_string(),
+            settings
+                .metrics_interval
+                .as_millis()
+                .clamp(1_000, 60_000)
+                .to_string(),
         )
         .set(
             "queued.max.messages.kbytes",

@@ -209,7 +209,10 @@ fn the_worker_publishes_each_partitions_lag_from_the_clients_statistics() {
             .sum();
         if snapshot.partitions.len() == 2
             && high == 300
-            && snapshot.partitions.iter().all(|partition| partition.lag == 0)
+            && snapshot
+                .partitions
+                .iter()
+                .all(|partition| partition.lag == 0)
         {
             break snapshot;
         }
@@ -224,6 +227,9 @@ fn the_worker_publishes_each_partitions_lag_from_the_clients_statistics() {
     assert_eq!(summary.ingest.stored, 300);
     assert!(settled.measured_at.is_some());
     for partition in &settled.partitions {
-        assert_eq!(partition.next_offset, partition.high_watermark, "{partition:?}");
+        assert_eq!(
+            partition.next_offset, partition.high_watermark,
+            "{partition:?}"
+        );
     }
 }
