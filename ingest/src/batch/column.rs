@@ -14,7 +14,7 @@ use std::sync::Arc;
 use arrow_array::builder::{ArrayBuilder, StringBuilder};
 use arrow_array::types::Int32Type;
 use arrow_array::{DictionaryArray, Int32Array, StringArray};
-use arrow_buffer::{NullBufferBuilder, ScalarBuffer};
+use arrow_buffer::{Buffer, NullBufferBuilder, OffsetBuffer, ScalarBuffer};
 use arrow_schema::ArrowError;
 use rustc_hash::FxHashMap;
 
@@ -71,6 +71,58 @@ impl TextColumn {
     pub(super) fn finish(&mut self) -> StringArray {
         let fresh = TextColumn::with_capacity(with_slack(self.len()), with_slack(self.bytes()));
         std::mem::replace(self, fresh).0.finish()
+    }
+}
+
+/// A `Utf8` column without nulls, for the keys and values of `attrs`: an append is a copy of
+/// the bytes and an offset, without the null bookkeeping and overflow check of Arrow's
+/// builder, which add up over the twenty-odd entries of a row. The text is checked to be UTF-8
+/// once, when the array is made.
+#[derive(Debug)]
+pub(super) struct EntryText {
+    bytes: Vec<u8>,
+    /// One more than entries: where each starts, then the end.
+    offsets: Vec<i32>,
+}
+
+impl EntryText {
+    pub(super) fn with_capacity(entries: usize, bytes: usize) -> Self {
+        let mut offsets = Vec::with_capacity(entries + 1);
+        offsets.push(0);
+        EntryText {
+            bytes: Vec::with_capacity(bytes),
+            offsets,
+        }
+    }
+
+    /// Entries appended.
+    pub(super) fn len(&self) -> usize {
+        self.offsets.len() - 1
+    }
+
+    /// Bytes of text appended.
+    pub(super) fn bytes(&self) -> usize {
+        self.bytes.len()
+    }
+
+    #[inline]
+    pub(super) fn push(&mut self, value: &str) {
+        self.bytes.extend_from_slice(value.as_bytes());
+        // Past `i32::MAX` bytes the offsets stop growing and `finish` reports the column as
+        // invalid; a batch is flushed long before.
+        self.offsets
+            .push(i32::try_from(self.bytes.len()).unwrap_or(i32::MAX));
+    }
+
+    /// The entries so far as an array; the builder starts over, sized like this batch.
+    pub(super) fn finish(&mut self) -> Result<StringArray, ArrowError> {
+        let fresh = EntryText::with_capacity(with_slack(self.len()), with_slack(self.bytes()));
+        let EntryText { bytes, offsets } = std::mem::replace(self, fresh);
+        StringArray::try_new(
+            OffsetBuffer::new(ScalarBuffer::from(offsets)),
+            Buffer::from_vec(bytes),
+            None,
+        )
     }
 }
 
@@ -201,6 +253,28 @@ mod tests {
             ["auth", "auth", "gateway", "auth", "gateway"].map(Some)
         );
         assert!(array.is_null(5));
+    }
+
+    #[test]
+    fn entry_texts_keep_values_and_start_over() {
+        let mut column = EntryText::with_capacity(0, 0);
+        for value in ["cef.version", "", "caf\u{e9}", "src"] {
+            column.push(value);
+        }
+        let array = column.finish().expect("valid");
+        let values: Vec<&str> = array.iter().map(|value| value.unwrap_or("null")).collect();
+        assert_eq!(values, ["cef.version", "", "caf\u{e9}", "src"]);
+        assert_eq!(array.null_count(), 0);
+        assert_eq!(column.len(), 0, "finish starts over");
+        column.push("again");
+        assert_eq!(column.finish().expect("valid").value(0), "again");
+        assert_eq!(
+            EntryText::with_capacity(0, 0)
+                .finish()
+                .expect("valid")
+                .len(),
+            0
+        );
     }
 
     #[test]

@@ -16,7 +16,7 @@ use arrow_schema::{ArrowError, DataType};
 
 use crate::event::{Event, Flag, Text};
 use crate::schema;
-use column::{DictionaryColumn, TextColumn, with_slack};
+use column::{DictionaryColumn, EntryText, TextColumn, with_slack};
 
 /// What the pipeline knows about the record an event came from.
 #[derive(Debug, Clone, Copy)]
@@ -98,8 +98,8 @@ fn append_text(column: &mut TextColumn, value: &Text<'_>) {
 /// The `attrs` map column: per row, a run of (key, value) entries, or null when there are none.
 #[derive(Debug)]
 struct AttrsColumn {
-    keys: TextColumn,
-    values: TextColumn,
+    keys: EntryText,
+    values: EntryText,
     /// One more entry than rows: where each row's entries start, then the end.
     offsets: Vec<i32>,
     validity: NullBufferBuilder,
@@ -110,8 +110,8 @@ impl AttrsColumn {
         let mut offsets = Vec::with_capacity(rows + 1);
         offsets.push(0);
         AttrsColumn {
-            keys: TextColumn::with_capacity(entries, key_bytes),
-            values: TextColumn::with_capacity(entries, value_bytes),
+            keys: EntryText::with_capacity(entries, key_bytes),
+            values: EntryText::with_capacity(entries, value_bytes),
             offsets,
             validity: NullBufferBuilder::new(rows),
         }
@@ -128,7 +128,8 @@ impl AttrsColumn {
             }
             self.validity.append_non_null();
         }
-        // Entries never outnumber rows of `keys`, which `TextColumn` bounds by i32 offsets.
+        // Past `i32::MAX` entries the offsets stop growing and `finish` reports the map as
+        // invalid; a batch is flushed long before.
         self.offsets
             .push(i32::try_from(self.keys.len()).unwrap_or(i32::MAX));
     }
@@ -148,8 +149,8 @@ impl AttrsColumn {
                 with_slack(value_bytes),
             ),
         );
-        let keys: ArrayRef = Arc::new(taken.keys.finish());
-        let values: ArrayRef = Arc::new(taken.values.finish());
+        let keys: ArrayRef = Arc::new(taken.keys.finish()?);
+        let values: ArrayRef = Arc::new(taken.values.finish()?);
         let DataType::Map(entries_field, ordered) = schema::attrs_type() else {
             return Err(ArrowError::SchemaError("attrs is not a map".into()));
         };
