@@ -216,7 +216,7 @@ impl Verdict {
         }
         let _ = writeln!(
             out,
-            "\n| run | events | alerts | incidents | detection time |"
+            "\n| run | events | alerts | incidents | time (generate, ingest, detect) |"
         );
         let _ = writeln!(out, "| --- | --- | --- | --- | --- |");
         for (name, run) in [
