@@ -42,6 +42,10 @@ enum Command {
     /// Run weft on a simulated platform: a day of logs with attacks woven in, ingested and
     /// detected, the API on 127.0.0.1:8080, and live traffic until Ctrl-C.
     Demo(demo::DemoArgs),
+    /// Measure the rule pack on the simulated platform: five attack chains woven into a week
+    /// of benign traffic must each become one incident, the traffic alone none; prints the
+    /// false-positive rate per million benign events.
+    Scenarios(demo::scenario::ScenarioArgs),
     /// Run weft: ingest (files given, Kafka when configured), streaming detection, scheduled
     /// jobs, incidents, alert outputs and the analyst API in one process.
     Run(run_cmd::RunArgs),
@@ -91,6 +95,7 @@ fn main() -> ExitCode {
         Command::Ingest(args) => config::WeftConfig::load(cli.config.as_deref())
             .and_then(|config| ingest_cmd::run(args, config)),
         Command::Demo(args) => demo::run(args),
+        Command::Scenarios(args) => demo::scenario::run(args),
         Command::Ship(args) => ship_cmd::run(args),
         Command::Rules(args) => config::WeftConfig::load(cli.config.as_deref())
             .and_then(|config| rules_cmd::run(args, config)),

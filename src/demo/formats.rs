@@ -75,6 +75,8 @@ pub fn auth_json(line: &AuthLine<'_>) -> String {
         ("logon", true) => "login succeeded",
         ("logon", false) => "login failed",
         ("logout", _) => "logged out",
+        ("mfa_push", true) => "push prompt approved",
+        ("mfa_push", false) => "push prompt denied",
         _ => "token refreshed",
     };
     let mut record = Map::new();

@@ -14,7 +14,9 @@ mod logs;
 mod operations;
 mod platform;
 mod rng;
+pub mod scenario;
 mod simulation;
+mod verdict;
 
 use std::io::Write;
 use std::net::{SocketAddr, TcpStream};
@@ -28,10 +30,11 @@ use anyhow::Context;
 use clap::Args;
 use weft_correlate::config::DetectConfig;
 use weft_correlate::correlation::backtest::TimeRange;
-use weft_ingest::pipeline::{IngestOptions, Ingestor, Input};
+use weft_ingest::pipeline::{IngestOptions, IngestSummary, Ingestor, Input};
 use weft_ingest::store::FlushPolicy;
 use weft_query::{ApiConfig, Role, ServeConfig};
 
+use self::attacks::Weave;
 use self::live::LiveIngest;
 use self::logs::{LogDir, Service};
 use self::simulation::Simulation;
@@ -119,7 +122,7 @@ pub fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
 
     // The history loads while the API answers: its incidents appear when it is detected.
     let log_dir = data_dir.join("demo-logs");
-    let mut simulation = Simulation::new(args.seed, args.scale);
+    let mut simulation = Simulation::new(args.seed, args.scale, Weave::DEMO);
     let fresh = !log_dir.exists();
     let mut logs = if !fresh {
         eprintln!(
@@ -127,29 +130,17 @@ pub fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
             data_dir.display()
         );
         // A different stream than the stored day's, so that no id repeats.
-        simulation = Simulation::new(args.seed ^ now_micros() as u64, args.scale);
+        simulation = Simulation::new(args.seed ^ now_micros() as u64, args.scale, Weave::DEMO);
         LogDir::open(&log_dir)?
     } else {
         generate_history(&mut simulation, start, end, &log_dir, args.hours)?
     };
-    let report = service.step(true).context("detection failed")?;
-    let mut alerts = report.alerts;
-    let mut created = report.incidents_created.len();
-    if fresh {
-        // The scheduled SQL rules run over the whole history once, as a backfill would; from
-        // then on the scheduler runs them as their slots come due.
-        for rule in &rules.sql {
-            let range = TimeRange {
-                from: Some(start),
-                to: Some(end),
-            };
-            let (_, report) = service.backfill(&rule.id, range).with_context(|| {
-                format!("cannot run the scheduled rule {} over the history", rule.id)
-            })?;
-            alerts += report.alerts;
-            created += report.incidents_created.len();
-        }
-    }
+    let (alerts, created) = if fresh {
+        detect_history(&mut service, &rules, start, end)?
+    } else {
+        let report = service.step(true).context("detection failed")?;
+        (report.alerts, report.incidents_created.len())
+    };
     eprintln!(
         "history ready after {:.1} s: {} alert(s), {} new incident(s), {} incident(s) in all",
         started.elapsed().as_secs_f64(),
@@ -206,6 +197,45 @@ fn generate_history(
 
     let ingesting = Instant::now();
     let data_dir = log_dir.parent().unwrap_or(log_dir);
+    let summary = ingest_logs(&logs, data_dir)?;
+    eprintln!(
+        "ingested {} records in {:.1} s: stored {}, dead-lettered {}",
+        summary.read,
+        ingesting.elapsed().as_secs_f64(),
+        summary.stored,
+        summary.dead_lettered
+    );
+    Ok(logs)
+}
+
+/// Detects the stored history: the streaming rules over every stored event, then the
+/// scheduled SQL rules over the whole history once, as a backfill would (from then on the
+/// scheduler runs them as their slots come due). Returns the alerts and the new incidents.
+fn detect_history(
+    service: &mut weft_correlate::service::DetectService,
+    rules: &weft_correlate::ruleset::DetectionRules,
+    start: i64,
+    end: i64,
+) -> anyhow::Result<(usize, usize)> {
+    let report = service.step(true).context("detection failed")?;
+    let mut alerts = report.alerts;
+    let mut created = report.incidents_created.len();
+    for rule in &rules.sql {
+        let range = TimeRange {
+            from: Some(start),
+            to: Some(end),
+        };
+        let (_, report) = service.backfill(&rule.id, range).with_context(|| {
+            format!("cannot run the scheduled rule {} over the history", rule.id)
+        })?;
+        alerts += report.alerts;
+        created += report.incidents_created.len();
+    }
+    Ok((alerts, created))
+}
+
+/// Ingests every service's log file of `logs` into the event store of `data_dir`.
+fn ingest_logs(logs: &LogDir, data_dir: &Path) -> anyhow::Result<IngestSummary> {
     let options = IngestOptions {
         format: None,
         service: None,
@@ -220,17 +250,9 @@ fn generate_history(
             .ingest(&Input::File(path.clone()))
             .with_context(|| format!("cannot ingest {}", path.display()))?;
     }
-    let summary = ingestor
+    ingestor
         .finish()
-        .context("cannot make the stored events durable")?;
-    eprintln!(
-        "ingested {} records in {:.1} s: stored {}, dead-lettered {}",
-        summary.read,
-        ingesting.elapsed().as_secs_f64(),
-        summary.stored,
-        summary.dead_lettered
-    );
-    Ok(logs)
+        .context("cannot make the stored events durable")
 }
 
 /// An admin token for the demo: `demo`, or `demo-<n>` when the data directory has tokens.

@@ -93,6 +93,16 @@ impl Platform {
         }
     }
 
+    /// How many shoppers the platform has.
+    pub fn customers(&self) -> usize {
+        self.customers.len()
+    }
+
+    /// The `index`-th shopper (wrapping around).
+    pub fn customer(&self, index: usize) -> Customer {
+        self.customers[index % self.customers.len().max(1)].clone()
+    }
+
     /// The temporary key of the payments pod's role session during the hour of `time`.
     pub fn payments_access_key(&self, time: i64) -> String {
         let hour = time.div_euclid(3_600 * SECOND).rem_euclid(1_000_000);

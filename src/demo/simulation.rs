@@ -2,7 +2,7 @@
 //! woven in), then, second by second, live traffic with a gateway probe every few minutes.
 //! Everything is drawn from one seed: the same seed and the same clock give the same logs.
 
-use super::attacks::{self, Woven};
+use super::attacks::{self, Weave, Woven};
 use super::logs::{Record, Timeline};
 use super::platform::Platform;
 use super::rng::DemoRng;
@@ -15,6 +15,7 @@ pub struct Simulation {
     platform: Platform,
     attack_rng: DemoRng,
     timeline: Timeline,
+    weave: Weave,
     probes: u64,
     next_probe: Option<i64>,
 }
@@ -28,8 +29,9 @@ pub struct Day {
 }
 
 impl Simulation {
-    /// `scale` multiplies the benign traffic (1.0: about 80,000 events a day).
-    pub fn new(seed: u64, scale: f64) -> Simulation {
+    /// `scale` multiplies the benign traffic (1.0: about 80,000 events a day); `weave` says
+    /// what the history holds besides it.
+    pub fn new(seed: u64, scale: f64, weave: Weave) -> Simulation {
         let mut rng = DemoRng::new(seed);
         let platform = Platform::new(&mut rng, scale);
         let attack_rng = rng.fork();
@@ -37,6 +39,7 @@ impl Simulation {
             platform,
             attack_rng,
             timeline: Timeline::default(),
+            weave,
             probes: 0,
             next_probe: None,
         }
@@ -46,11 +49,11 @@ impl Simulation {
     /// at `end` stay scheduled for [`Simulation::advance`].
     pub fn day(&mut self, start: i64, end: i64) -> Day {
         self.platform.schedule(start, end, &mut self.timeline);
-        let woven = attacks::weave_day(
+        let woven = attacks::weave(
             &mut self.platform,
             &mut self.attack_rng,
-            start,
-            end,
+            (start, end),
+            self.weave,
             &mut self.timeline,
         );
         Day {
@@ -99,7 +102,7 @@ mod tests {
     const HOUR: i64 = 60 * MINUTE;
 
     fn lines(seed: u64) -> Vec<(Service, String)> {
-        let mut simulation = Simulation::new(seed, 0.3);
+        let mut simulation = Simulation::new(seed, 0.3, Weave::DEMO);
         let day = simulation.day(END - 24 * HOUR, END);
         day.records
             .into_iter()
@@ -116,7 +119,7 @@ mod tests {
 
     #[test]
     fn every_line_parses_as_its_services_format_at_its_time() {
-        let mut simulation = Simulation::new(9, 0.3);
+        let mut simulation = Simulation::new(9, 0.3, Weave::DEMO);
         let day = simulation.day(END - 24 * HOUR, END);
         let options = IngestConfig::default()
             .parser_options(None)
@@ -158,9 +161,16 @@ mod tests {
 
     #[test]
     fn the_day_holds_every_attack_chain() {
-        let mut simulation = Simulation::new(7, 0.3);
+        let mut simulation = Simulation::new(7, 0.3, Weave::DEMO);
         let day = simulation.day(END - 24 * HOUR, END);
-        assert_eq!(day.woven.len(), 4, "three chains and the debugging exec");
+        assert_eq!(day.woven.len(), 6, "five chains and the debugging exec");
+        assert_eq!(
+            day.woven
+                .iter()
+                .filter(|woven| woven.expected.is_some())
+                .count(),
+            5
+        );
         let count = |needle: &str| {
             day.records
                 .iter()
@@ -168,9 +178,11 @@ mod tests {
                 .count()
         };
         assert_eq!(count("Accepted password for deploy"), 1);
-        assert_eq!(count("\"eventName\":\"CreateAccessKey\""), 1);
+        assert_eq!(count("\"eventName\":\"CreateAccessKey\""), 2);
         assert_eq!(count("\"eventName\":\"StopLogging\""), 1);
-        assert_eq!(count("\"subresource\":\"exec\""), 3);
+        assert_eq!(count("\"subresource\":\"exec\""), 4);
+        assert_eq!(count("push prompt denied"), 7);
+        assert_eq!(count("/actuator/env"), 1);
         assert_eq!(
             count("\"user\":\"priya\""),
             1 + 5,
@@ -180,8 +192,43 @@ mod tests {
     }
 
     #[test]
+    fn the_chains_leave_the_benign_traffic_unchanged() {
+        let benign_only = Weave {
+            chains: false,
+            debugging_exec: false,
+        };
+        let with_chains = Weave {
+            chains: true,
+            debugging_exec: false,
+        };
+        let lines = |weave: Weave| -> Vec<String> {
+            let mut simulation = Simulation::new(11, 0.1, weave);
+            let day = simulation.day(END - 48 * HOUR, END);
+            let mut lines: Vec<String> =
+                day.records.into_iter().map(|record| record.line).collect();
+            lines.sort();
+            lines
+        };
+        let benign = lines(benign_only);
+        let chained = lines(with_chains);
+        assert!(
+            chained.len() > benign.len() + 100,
+            "{} vs {}",
+            chained.len(),
+            benign.len()
+        );
+        let mut chained_iter = chained.iter().peekable();
+        for line in &benign {
+            while chained_iter.peek().is_some_and(|other| *other < line) {
+                chained_iter.next();
+            }
+            assert_eq!(chained_iter.next(), Some(line), "a benign line is missing");
+        }
+    }
+
+    #[test]
     fn live_traffic_follows_the_clock_and_probes_the_gateway() {
-        let mut simulation = Simulation::new(7, 1.0);
+        let mut simulation = Simulation::new(7, 1.0, Weave::DEMO);
         let _ = simulation.day(END - HOUR, END);
         let mut from = END;
         let mut records = Vec::new();
