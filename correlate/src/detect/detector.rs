@@ -111,7 +111,7 @@ impl Detector {
     ) -> Result<Detector, DetectError> {
         let connection = db::open(data_dir)?;
         state::ensure_schema(&connection)?;
-        let mut saved = state::load(&connection)?;
+        let (mut saved, _) = state::load_or_quarantine(&connection, data_dir, clock.now_micros())?;
         let processed = state::processed_segments(&connection)?;
         let correlator = match saved.correlator.take() {
             None => Correlator::new(Arc::clone(&set), config.correlator, Arc::clone(&clock)),

@@ -80,6 +80,47 @@ pub fn load(connection: &Connection) -> Result<DetectorState, DbError> {
     }
 }
 
+/// The saved state; a saved state that does not decode (a damaged database page, a write by
+/// an incompatible version) is moved aside instead of stopping detection: its text is written
+/// to `<data_dir>/quarantine/detect-state-<micros>.json`, the row removed, and the empty
+/// state returned with the quarantine file's path. Open correlation windows are lost (as when
+/// rules change); matched segments stay matched, alerts and incidents are untouched.
+pub fn load_or_quarantine(
+    connection: &Connection,
+    data_dir: &std::path::Path,
+    now: i64,
+) -> Result<(DetectorState, Option<std::path::PathBuf>), DbError> {
+    match load(connection) {
+        Ok(state) => Ok((state, None)),
+        Err(DbError::Corrupt { reason, .. }) => {
+            let text: String =
+                connection.query_row("SELECT state FROM detect_state WHERE id = 1", [], |row| {
+                    row.get(0)
+                })?;
+            let directory = data_dir.join("quarantine");
+            let target = directory.join(format!("detect-state-{now}.json"));
+            std::fs::create_dir_all(&directory)
+                .and_then(|()| std::fs::write(&target, text))
+                .map_err(|error| DbError::Corrupt {
+                    what: "detector state".into(),
+                    reason: format!(
+                        "{reason}; and it could not be moved to {}: {error}",
+                        target.display()
+                    ),
+                })?;
+            connection.execute("DELETE FROM detect_state WHERE id = 1", [])?;
+            tracing::error!(
+                %reason,
+                quarantined = %target.display(),
+                "the detector's saved state does not decode: moved to quarantine, detection \
+                 continues without the correlation windows it held"
+            );
+            Ok((DetectorState::default(), Some(target)))
+        }
+        Err(error) => Err(error),
+    }
+}
+
 /// The segments already matched.
 pub fn processed_segments(connection: &Connection) -> Result<BTreeSet<String>, DbError> {
     let mut statement = connection.prepare("SELECT segment FROM detect_segments")?;
@@ -170,6 +211,60 @@ pub fn context(connection: &Connection, event_id: &str) -> Result<Option<EventCo
 mod tests {
     use super::*;
     use crate::db;
+
+    #[test]
+    fn a_state_that_does_not_decode_is_quarantined_and_detection_starts_empty() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let mut connection = db::open(dir.path()).expect("open");
+        ensure_schema(&connection).expect("schema");
+        let mut state = DetectorState::default();
+        state.partition("file:a");
+        save(
+            &mut connection,
+            Step {
+                state: Some(&state),
+                segments: &["s1".into()],
+                ..Step::default()
+            },
+            5,
+        )
+        .expect("save");
+        // A healthy state loads as it is, and nothing is quarantined.
+        let (loaded, quarantined) =
+            load_or_quarantine(&connection, dir.path(), 7).expect("healthy state");
+        assert_eq!(loaded.partitions, state.partitions);
+        assert!(quarantined.is_none());
+
+        connection
+            .execute(
+                "UPDATE detect_state SET state = '{\"partitions\": [truncated' WHERE id = 1",
+                [],
+            )
+            .expect("damage");
+        assert!(matches!(load(&connection), Err(DbError::Corrupt { .. })));
+        let (loaded, quarantined) =
+            load_or_quarantine(&connection, dir.path(), 7).expect("starts anyway");
+        assert!(loaded.partitions.is_empty() && loaded.correlator.is_none());
+        let quarantined = quarantined.expect("quarantined");
+        assert_eq!(
+            quarantined,
+            dir.path().join("quarantine/detect-state-7.json")
+        );
+        assert_eq!(
+            std::fs::read_to_string(&quarantined).expect("kept"),
+            "{\"partitions\": [truncated",
+            "the damaged text is kept for inspection"
+        );
+        assert!(
+            processed_segments(&connection)
+                .expect("segments")
+                .contains("s1"),
+            "matched segments stay matched"
+        );
+        // The next load finds no state: nothing is quarantined twice.
+        let (_, again) = load_or_quarantine(&connection, dir.path(), 8).expect("empty");
+        assert!(again.is_none());
+    }
 
     #[test]
     fn state_segments_and_contexts_round_trip() {
