@@ -113,28 +113,15 @@ pub async fn start(config: ServeConfig) -> Result<Server, ServeError> {
     let service = app(state.clone()).into_make_service_with_connect_info::<SocketAddr>();
     let handle: Handle<SocketAddr> = Handle::new();
     let listen = config.listen;
-    // A client that sends nothing, or its headers too slowly, is disconnected; a slow body
-    // gets 408 from the API itself (`client_timeout`).
     let task = match tls {
         Some(tls) => {
-            let mut server = axum_server::bind_rustls(listen, RustlsConfig::from_config(tls))
-                .handle(handle.clone())
-                .first_request_timeout(client_timeout);
-            server
-                .http_builder()
-                .http1()
-                .header_read_timeout(client_timeout);
-            tokio::spawn(server.serve(service))
+            let server = axum_server::bind_rustls(listen, RustlsConfig::from_config(tls))
+                .handle(handle.clone());
+            tokio::spawn(with_client_timeout(server, client_timeout).serve(service))
         }
         None => {
-            let mut server = axum_server::bind(listen)
-                .handle(handle.clone())
-                .first_request_timeout(client_timeout);
-            server
-                .http_builder()
-                .http1()
-                .header_read_timeout(client_timeout);
-            tokio::spawn(server.serve(service))
+            let server = axum_server::bind(listen).handle(handle.clone());
+            tokio::spawn(with_client_timeout(server, client_timeout).serve(service))
         }
     };
     let Some(local_addr) = handle.listening().await else {
@@ -151,6 +138,16 @@ pub async fn start(config: ServeConfig) -> Result<Server, ServeError> {
         task,
         state,
     })
+}
+
+/// A client that sends nothing, or its headers too slowly, is disconnected; a slow body gets
+/// 408 from the API itself ([`ApiConfig::client_timeout`]).
+fn with_client_timeout<Acceptor>(
+    mut server: axum_server::Server<SocketAddr, Acceptor>,
+    timeout: Duration,
+) -> axum_server::Server<SocketAddr, Acceptor> {
+    server.http_builder().http1().header_read_timeout(timeout);
+    server.first_request_timeout(timeout)
 }
 
 /// Serves until SIGINT or SIGTERM, then shuts down gracefully.
