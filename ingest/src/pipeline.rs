@@ -26,7 +26,7 @@ use crate::deadletter::DeadLetterWriter;
 use crate::event::{Event, EventBuffer};
 use crate::frame::{Frame, Framer};
 use crate::parse::{self, ParseContext, Parser};
-use crate::store::{EventStore, FlushPolicy, StoreError};
+use crate::store::{EventStore, FlushPolicy, PendingCheckpoint, StoreError};
 
 /// Why ingestion stopped. Bad records never cause this; they are dead-lettered.
 #[derive(Debug, thiserror::Error)]
@@ -549,6 +549,28 @@ impl Ingestor {
         let written = self.store.checkpoint(offsets)?;
         self.count_written(&written);
         Ok(written)
+    }
+
+    /// Makes every dead letter durable and takes the buffered events out as one checkpoint
+    /// that completes `offsets`, to be written with [`PendingCheckpoint::write`] (on another
+    /// thread, while reading goes on) and then counted with [`Self::checkpoint_written`].
+    pub fn take_checkpoint(
+        &mut self,
+        offsets: Vec<crate::store::manifest::PartitionRange>,
+    ) -> Result<PendingCheckpoint, IngestError> {
+        self.dead_letters.flush()?;
+        Ok(self.store.take_checkpoint(offsets))
+    }
+
+    /// Counts the segments a [`PendingCheckpoint`] wrote as stored.
+    pub fn checkpoint_written(&mut self, written: &[crate::store::manifest::SegmentEntry]) {
+        self.count_written(written);
+    }
+
+    /// A [`PendingCheckpoint`] of `rows` events was not written: like buffered events that
+    /// are discarded, their records will be read again, so they no longer count as read.
+    pub fn checkpoint_dropped(&mut self, rows: usize) {
+        self.summary.read = self.summary.read.saturating_sub(rows as u64);
     }
 
     /// Drops the buffered events: their records will be read again (by this worker or the one

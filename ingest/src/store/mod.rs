@@ -213,51 +213,37 @@ impl EventStore {
     /// Writes every buffered hour as one checkpoint that completes `offsets`: the segments, then
     /// their manifest lines in one append (or a checkpoint line when nothing is buffered).
     /// Fails with [`StoreError::Fenced`], writing nothing, when the manifest already records a
-    /// partition past where `offsets` start (another worker took it over).
+    /// partition past where `offsets` start (another worker took it over); the buffered events
+    /// are gone either way.
     pub fn checkpoint(
         &mut self,
         offsets: Vec<PartitionRange>,
     ) -> Result<Vec<SegmentEntry>, StoreError> {
-        let _lock = lock_store(&self.data_dir)?;
-        let recorded = self.manifest.load()?.next_offsets();
-        for range in &offsets {
-            if let Some(&next) = recorded.get(&(range.topic.clone(), range.partition))
-                && next != range.first_offset
-            {
-                return Err(StoreError::Fenced {
-                    topic: range.topic.clone(),
-                    partition: range.partition,
-                    recorded: next,
-                    first_offset: range.first_offset,
-                });
-            }
-        }
-        let hours: Vec<i64> = self
-            .buffers
-            .iter()
-            .filter(|(_, buffer)| !buffer.builder.is_empty())
-            .map(|(hour, _)| *hour)
-            .collect();
+        self.take_checkpoint(offsets).write()
+    }
+
+    /// Takes every buffered hour out of the store as one checkpoint that completes `offsets`,
+    /// to be written by [`PendingCheckpoint::write`] on this thread or another: a Kafka worker
+    /// reads on while its previous checkpoint is written. The store buffers anew meanwhile.
+    pub fn take_checkpoint(&mut self, offsets: Vec<PartitionRange>) -> PendingCheckpoint {
         let created = chrono::Utc::now().timestamp_micros();
-        let checkpoint = Checkpoint {
-            id: self.next_segment_id(created),
-            segments: u32::try_from(hours.len()).unwrap_or(u32::MAX),
-            offsets,
-        };
-        self.buffers.retain(|hour, _| hours.contains(hour));
-        let mut written = Vec::new();
-        for hour in hours {
-            written.extend(self.write_buffer(hour, Some(&checkpoint))?);
+        let checkpoint_id = self.next_segment_id(created);
+        let buffers = std::mem::take(&mut self.buffers);
+        let hours: Vec<(i64, HourBuffer, String)> = buffers
+            .into_iter()
+            .filter(|(_, buffer)| !buffer.builder.is_empty())
+            .map(|(hour, buffer)| (hour, buffer, self.next_segment_id(created)))
+            .collect();
+        PendingCheckpoint {
+            data_dir: self.data_dir.clone(),
+            checkpoint: Checkpoint {
+                id: checkpoint_id,
+                segments: u32::try_from(hours.len()).unwrap_or(u32::MAX),
+                offsets,
+            },
+            created,
+            hours,
         }
-        if written.is_empty() {
-            self.manifest.append_checkpoint(&CheckpointLine {
-                checkpoint,
-                created,
-            })?;
-        } else {
-            self.manifest.append(&written)?;
-        }
-        Ok(written)
     }
 
     /// Rows buffered and not yet durable.
@@ -288,56 +274,121 @@ impl EventStore {
 
     fn write_hour(&mut self, hour: i64) -> Result<Option<SegmentEntry>, StoreError> {
         let _lock = lock_store(&self.data_dir)?;
-        let entry = self.write_buffer(hour, None)?;
+        let Some(buffer) = self.buffers.remove(&hour) else {
+            return Ok(None);
+        };
+        let created = chrono::Utc::now().timestamp_micros();
+        let segment = self.next_segment_id(created);
+        let entry = write_buffer(&self.data_dir, hour, buffer, segment, None)?;
         if let Some(entry) = &entry {
             self.manifest.append(std::slice::from_ref(entry))?;
         }
         Ok(entry)
     }
 
-    /// Writes one hour's buffer as a segment file, without its manifest line.
-    fn write_buffer(
-        &mut self,
-        hour: i64,
-        checkpoint: Option<&Checkpoint>,
-    ) -> Result<Option<SegmentEntry>, StoreError> {
-        let Some(mut buffer) = self.buffers.remove(&hour) else {
-            return Ok(None);
-        };
-        let Some((min_time, max_time)) = buffer.builder.time_range() else {
-            return Ok(None);
-        };
-        let batch = buffer.builder.finish()?;
-        let created = chrono::Utc::now().timestamp_micros();
-        let segment = self.next_segment_id(created);
-        let path = segment::partition_dir(hour * HOUR_MICROS).join(format!("{segment}.parquet"));
-        let entry = SegmentEntry {
-            segment,
-            path: path.to_string_lossy().into_owned(),
-            rows: batch.num_rows() as u64,
-            bytes: 0,
-            min_time,
-            max_time,
-            created,
-            schema_version: SCHEMA_VERSION.to_string(),
-            sources: buffer
-                .sources
-                .into_iter()
-                .map(|(origin, (first_offset, last_offset))| SourceRange {
-                    origin,
-                    first_offset,
-                    last_offset,
-                })
-                .collect(),
-            checkpoint: checkpoint.cloned(),
-        };
-        segment::write_segment(&self.data_dir, &batch, entry).map(Some)
-    }
-
     /// Every durable segment, in manifest order.
     pub fn segments(&self) -> Result<Vec<SegmentEntry>, StoreError> {
         Ok(self.manifest.load()?.entries)
     }
+}
+
+/// Buffered hours taken out of the store as one checkpoint ([`EventStore::take_checkpoint`]),
+/// not yet written.
+#[derive(Debug)]
+pub struct PendingCheckpoint {
+    data_dir: PathBuf,
+    checkpoint: Checkpoint,
+    created: i64,
+    /// Each hour's events and the id of its segment.
+    hours: Vec<(i64, HourBuffer, String)>,
+}
+
+impl PendingCheckpoint {
+    /// Events the checkpoint holds.
+    pub fn rows(&self) -> usize {
+        self.hours
+            .iter()
+            .map(|(_, buffer, _)| buffer.builder.len())
+            .sum()
+    }
+
+    /// Writes the checkpoint: under the store's lock, checks that the manifest resumes every
+    /// partition where the checkpoint starts (else [`StoreError::Fenced`], writing nothing),
+    /// writes each hour's segment, then appends their manifest lines at once (or one checkpoint
+    /// line when no event was buffered). Returns the segments written.
+    pub fn write(self) -> Result<Vec<SegmentEntry>, StoreError> {
+        let _lock = lock_store(&self.data_dir)?;
+        let manifest = Manifest::new(&self.data_dir);
+        let recorded = manifest.load()?.next_offsets();
+        for range in &self.checkpoint.offsets {
+            if let Some(&next) = recorded.get(&(range.topic.clone(), range.partition))
+                && next != range.first_offset
+            {
+                return Err(StoreError::Fenced {
+                    topic: range.topic.clone(),
+                    partition: range.partition,
+                    recorded: next,
+                    first_offset: range.first_offset,
+                });
+            }
+        }
+        let mut written = Vec::with_capacity(self.hours.len());
+        for (hour, buffer, segment) in self.hours {
+            written.extend(write_buffer(
+                &self.data_dir,
+                hour,
+                buffer,
+                segment,
+                Some(&self.checkpoint),
+            )?);
+        }
+        if written.is_empty() {
+            manifest.append_checkpoint(&CheckpointLine {
+                checkpoint: self.checkpoint,
+                created: self.created,
+            })?;
+        } else {
+            manifest.append(&written)?;
+        }
+        Ok(written)
+    }
+}
+
+/// Writes one hour's buffer as the segment `segment`, without its manifest line.
+fn write_buffer(
+    data_dir: &Path,
+    hour: i64,
+    mut buffer: HourBuffer,
+    segment: String,
+    checkpoint: Option<&Checkpoint>,
+) -> Result<Option<SegmentEntry>, StoreError> {
+    let Some((min_time, max_time)) = buffer.builder.time_range() else {
+        return Ok(None);
+    };
+    let batch = buffer.builder.finish()?;
+    let created = chrono::Utc::now().timestamp_micros();
+    let path = segment::partition_dir(hour * HOUR_MICROS).join(format!("{segment}.parquet"));
+    let entry = SegmentEntry {
+        segment,
+        path: path.to_string_lossy().into_owned(),
+        rows: batch.num_rows() as u64,
+        bytes: 0,
+        min_time,
+        max_time,
+        created,
+        schema_version: SCHEMA_VERSION.to_string(),
+        sources: buffer
+            .sources
+            .into_iter()
+            .map(|(origin, (first_offset, last_offset))| SourceRange {
+                origin,
+                first_offset,
+                last_offset,
+            })
+            .collect(),
+        checkpoint: checkpoint.cloned(),
+    };
+    segment::write_segment(data_dir, &batch, entry).map(Some)
 }
 
 /// Takes the store's lock (blocking until no other process publishes or recovers). Released

@@ -70,6 +70,12 @@ impl WorkerContext {
         let mut worker = self.worker();
         worker.metrics.rebalances += 1;
         worker.last_activity = Instant::now();
+        // The manifest decides where partitions resume: what is being written goes in first.
+        if let Err(error) = worker.finish_in_flight(consumer, CommitMode::Sync, true) {
+            error!(%error, "cannot record what was read before the assignment");
+            worker.fatal = Some(error);
+            return;
+        }
         let resume = match worker.ingestor.store_mut().resume_offsets() {
             Ok(resume) => resume,
             Err(error) => {

@@ -19,6 +19,10 @@ pub struct TopicCounters {
     pub dead_lettered: u64,
 }
 
+/// Events and dead letters per topic that a checkpoint makes durable.
+#[derive(Debug, Default)]
+pub struct PendingCounts(BTreeMap<String, (u64, u64)>);
+
 /// Everything a worker counts.
 #[derive(Debug, Default, Clone, Serialize)]
 pub struct KafkaMetrics {
@@ -61,8 +65,18 @@ impl KafkaMetrics {
 
     /// The pending counts became durable in a checkpoint that took `latency`.
     pub fn checkpointed(&mut self, latency: Duration) {
-        let pending = std::mem::take(&mut self.pending);
-        for (topic, (events, dead_letters)) in pending {
+        let pending = self.take_pending();
+        self.checkpoint_written(pending, latency);
+    }
+
+    /// The counts since the last checkpoint, handed to a checkpoint being written.
+    pub fn take_pending(&mut self) -> PendingCounts {
+        PendingCounts(std::mem::take(&mut self.pending))
+    }
+
+    /// A checkpoint holding `pending` became durable after `latency`.
+    pub fn checkpoint_written(&mut self, pending: PendingCounts, latency: Duration) {
+        for (topic, (events, dead_letters)) in pending.0 {
             let counters = self.topic(&topic);
             counters.stored += events;
             counters.dead_lettered += dead_letters;

@@ -17,10 +17,16 @@
 //! instant loses only what no checkpoint recorded, and whoever resumes the partition reads
 //! exactly that again. Kafka's committed offsets follow the manifest, for lag monitoring only.
 //!
-//! Back-pressure: the worker reads, parses and writes on one thread, so the only queues are
-//! librdkafka's prefetch queue (bounded by `fetch_queue_kbytes`; a full queue stops fetching,
-//! which pauses the partitions at the broker) and the store's buffer (bounded by
-//! `flush_bytes`). Memory stays bounded whatever the backlog.
+//! Pipelining and back-pressure: the worker reads and parses on one thread; a due checkpoint
+//! is taken out of the store whole ([`crate::store::EventStore::take_checkpoint`]) and written
+//! (index, Parquet, manifest) on a thread of its own while reading goes on. One checkpoint is
+//! written at a time: when the next is due before the last is durable, the poll loop waits for
+//! it. The queues are therefore librdkafka's prefetch queue (bounded by `fetch_queue_kbytes`; a
+//! full queue stops fetching, which pauses the partitions at the broker), the store's buffer
+//! (bounded by `flush_bytes`) and the one checkpoint being written (at most `flush_bytes`
+//! too). Memory stays bounded whatever the backlog. Offsets are committed to Kafka once their
+//! checkpoint is durable; should writing fail, the worker stops and every partition resumes
+//! from the manifest.
 
 /// The Kafka client weft is built on, for callers that configure or inspect topics.
 pub use rdkafka;
@@ -177,6 +183,7 @@ pub fn run(run: KafkaRun<'_>) -> Result<KafkaSummary, KafkaSourceError> {
         last_activity: now,
         last_checkpoint: now,
         last_metrics_log: now,
+        in_flight: None,
     };
     let consumer: BaseConsumer<WorkerContext> =
         consumer_config(&settings).create_with_context(WorkerContext::new(worker))?;
@@ -191,6 +198,10 @@ pub fn run(run: KafkaRun<'_>) -> Result<KafkaSummary, KafkaSourceError> {
         match result {
             Ok(()) => worker.checkpoint(&consumer, CommitMode::Sync, false),
             Err(error) => {
+                // A checkpoint written in the background is complete in itself: let it finish.
+                if let Err(error) = worker.finish_in_flight(&consumer, CommitMode::Sync, true) {
+                    warn!(%error, "the checkpoint being written failed too");
+                }
                 // What was read since the last checkpoint may be incomplete (a record whose dead
                 // letter failed): record none of it; it is read again.
                 worker.metrics.dropped_pending();
@@ -236,7 +247,9 @@ fn poll_loop(
         }
         let now = Instant::now();
         if worker.checkpoint_due(now) {
-            worker.checkpoint(consumer, CommitMode::Async, false)?;
+            worker.checkpoint_in_background(consumer)?;
+        } else if worker.in_flight_finished() {
+            worker.finish_in_flight(consumer, CommitMode::Async, false)?;
         }
         worker.log_metrics_if_due(consumer.context(), now);
         if let Some(idle) = until_idle

@@ -13,13 +13,14 @@ use tracing::{debug, warn};
 use super::KafkaSourceError;
 use super::assignment::WorkerContext;
 use super::config::KafkaSettings;
-use super::metrics::KafkaMetrics;
+use super::metrics::{KafkaMetrics, PendingCounts};
 use super::offsets::{Admission, PartitionProgress};
 use crate::config::IngestConfig;
 use crate::parse::{self, ParseContext, Parser};
 use crate::pipeline::{IngestError, Ingestor, RecordOrigin};
 use crate::source::lag::{ConsumerLag, PartitionLag};
 use crate::store::StoreError;
+use crate::store::manifest::SegmentEntry;
 
 /// Everything a worker holds between polls.
 pub struct Worker {
@@ -39,6 +40,19 @@ pub struct Worker {
     pub(super) last_activity: Instant,
     pub(super) last_checkpoint: Instant,
     pub(super) last_metrics_log: Instant,
+    /// The checkpoint being written on its own thread, if any.
+    pub(super) in_flight: Option<InFlight>,
+}
+
+/// A checkpoint being written on its own thread while the worker reads on.
+#[derive(Debug)]
+pub struct InFlight {
+    writer: std::thread::JoinHandle<Result<Vec<SegmentEntry>, StoreError>>,
+    started: Instant,
+    /// Events it holds.
+    rows: usize,
+    /// What the metrics count as stored once it is durable.
+    counts: PendingCounts,
 }
 
 impl std::fmt::Debug for Worker {
@@ -174,15 +188,17 @@ impl Worker {
     }
 
     /// Makes what was read durable (dead letters, then segments and offsets in one checkpoint)
-    /// and commits the offsets to Kafka. When another worker recorded one of the partitions
-    /// meanwhile, drops what was buffered: with `giving_up` (a revocation) that is all; in the
-    /// poll loop it is fatal, since the consumer's positions no longer match the manifest.
+    /// and commits the offsets to Kafka, after the checkpoint being written in the background
+    /// (if any). When another worker recorded one of the partitions meanwhile, drops what was
+    /// buffered: with `giving_up` (a revocation) that is all; in the poll loop it is fatal,
+    /// since the consumer's positions no longer match the manifest.
     pub fn checkpoint(
         &mut self,
         consumer: &BaseConsumer<WorkerContext>,
         mode: CommitMode,
         giving_up: bool,
     ) -> Result<(), KafkaSourceError> {
+        self.finish_in_flight(consumer, mode, giving_up)?;
         self.last_checkpoint = Instant::now();
         let ranges = self.progress.pending_ranges();
         if ranges.is_empty() {
@@ -195,25 +211,119 @@ impl Worker {
                 self.metrics.checkpointed(started.elapsed());
             }
             Err(IngestError::Store(error @ StoreError::Fenced { .. })) => {
-                self.metrics.fenced += 1;
-                self.metrics.dropped_pending();
-                self.ingestor.discard_buffered();
-                self.progress.clear();
-                if giving_up {
-                    warn!(%error, "dropping events of partitions another worker took over");
-                    return Ok(());
-                }
-                return Err(IngestError::Store(error).into());
+                return self.fenced(error, giving_up);
             }
             Err(error) => return Err(error.into()),
         }
+        self.commit(consumer, mode);
+        Ok(())
+    }
+
+    /// Hands what was read since the last checkpoint (its dead letters made durable first) to
+    /// a thread that writes it, and returns to reading. One checkpoint is written at a time:
+    /// while the previous one is still being written this waits for it, and nothing is read
+    /// meanwhile (librdkafka's bounded queue fills and fetching pauses), so a worker holds at
+    /// most two checkpoints' events.
+    pub fn checkpoint_in_background(
+        &mut self,
+        consumer: &BaseConsumer<WorkerContext>,
+    ) -> Result<(), KafkaSourceError> {
+        self.finish_in_flight(consumer, CommitMode::Async, false)?;
+        self.last_checkpoint = Instant::now();
+        let ranges = self.progress.pending_ranges();
+        if ranges.is_empty() {
+            return Ok(());
+        }
+        let pending = self.ingestor.take_checkpoint(ranges)?;
+        // The next checkpoint starts after these ranges. Should this one fail, the worker stops
+        // (or, giving its partitions up, drops them) and every partition resumes from the
+        // manifest, so nothing is skipped.
+        self.progress.completed();
+        let rows = pending.rows();
+        let counts = self.metrics.take_pending();
+        let writer = std::thread::Builder::new()
+            .name("weft-checkpoint".to_string())
+            .spawn(move || pending.write())
+            .map_err(|error| {
+                IngestError::Store(StoreError::io(
+                    "starting the checkpoint writer for",
+                    self.ingestor.store().data_dir(),
+                    error,
+                ))
+            })?;
+        self.in_flight = Some(InFlight {
+            writer,
+            started: Instant::now(),
+            rows,
+            counts,
+        });
+        Ok(())
+    }
+
+    /// Whether a checkpoint written in the background has finished, successfully or not.
+    pub fn in_flight_finished(&self) -> bool {
+        self.in_flight
+            .as_ref()
+            .is_some_and(|flight| flight.writer.is_finished())
+    }
+
+    /// Waits for the checkpoint being written in the background, if any: counts it and commits
+    /// its offsets to Kafka, or handles its failure as [`Self::checkpoint`] does.
+    pub fn finish_in_flight(
+        &mut self,
+        consumer: &BaseConsumer<WorkerContext>,
+        mode: CommitMode,
+        giving_up: bool,
+    ) -> Result<(), KafkaSourceError> {
+        let Some(flight) = self.in_flight.take() else {
+            return Ok(());
+        };
+        let result = flight.writer.join().unwrap_or_else(|_| {
+            Err(StoreError::io(
+                "writing a checkpoint in",
+                self.ingestor.store().data_dir(),
+                std::io::Error::other("the checkpoint writer panicked"),
+            ))
+        });
+        match result {
+            Ok(written) => {
+                self.ingestor.checkpoint_written(&written);
+                self.metrics
+                    .checkpoint_written(flight.counts, flight.started.elapsed());
+                self.commit(consumer, mode);
+                Ok(())
+            }
+            Err(error) => {
+                self.ingestor.checkpoint_dropped(flight.rows);
+                match error {
+                    StoreError::Fenced { .. } => self.fenced(error, giving_up),
+                    error => Err(IngestError::Store(error).into()),
+                }
+            }
+        }
+    }
+
+    /// Another worker recorded one of the partitions: drops everything read but not durable.
+    fn fenced(&mut self, error: StoreError, giving_up: bool) -> Result<(), KafkaSourceError> {
+        self.metrics.fenced += 1;
+        self.metrics.dropped_pending();
+        self.ingestor.discard_buffered();
+        self.progress.clear();
+        if giving_up {
+            warn!(%error, "dropping events of partitions another worker took over");
+            return Ok(());
+        }
+        Err(IngestError::Store(error).into())
+    }
+
+    /// Commits the completed offsets to Kafka, for lag monitoring only.
+    fn commit(&self, consumer: &BaseConsumer<WorkerContext>, mode: CommitMode) {
         let commits = self.progress.commit_list();
         if commits.count() > 0
             && let Err(error) = consumer.commit(&commits, mode)
         {
             warn!(%error, "cannot commit offsets to kafka; lag monitoring lags, delivery does not depend on it");
         }
-        Ok(())
     }
 
     /// Logs the counters when their interval has passed, with the lag figures of the
