@@ -40,6 +40,10 @@ pub use recover::{Recovery, recover};
 
 /// Microseconds in an hour: segments never span two event hours.
 const HOUR_MICROS: i64 = 3_600_000_000;
+/// The file [`EventStore::probe_write`] writes and removes.
+pub const PROBE_FILE: &str = ".write-probe";
+/// Its size: a megabyte, so that a disk with a few kilobytes left does not pass for writable.
+pub const PROBE_BYTES: usize = 1 << 20;
 /// The lock file that serializes publishing and recovery between processes.
 pub const LOCK_FILE: &str = "store.lock";
 
@@ -199,6 +203,22 @@ impl EventStore {
     /// Drops every buffered event (a Kafka worker that lost its partitions reads them again).
     pub fn discard(&mut self) {
         self.buffers.clear();
+    }
+
+    /// Whether the data directory takes writes: writes, fsyncs and removes a file of
+    /// [`PROBE_BYTES`] beside the manifest. A worker paused by a refused write
+    /// ([`crate::source::kafka::stall`]) resumes once this succeeds.
+    pub fn probe_write(&self) -> Result<(), StoreError> {
+        use std::io::Write;
+        let path = self.data_dir.join(PROBE_FILE);
+        let written = fs::File::create(&path).and_then(|mut file| {
+            file.write_all(&vec![0u8; PROBE_BYTES])?;
+            file.sync_all()
+        });
+        let removed = fs::remove_file(&path);
+        written
+            .and(removed)
+            .map_err(|error| StoreError::io("writing a probe file", &path, error))
     }
 
     /// Repairs whatever a crashed writer left (see [`recover`]) and returns where each Kafka

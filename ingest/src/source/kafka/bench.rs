@@ -23,6 +23,8 @@ use std::time::{Duration, Instant};
 use arrow_array::cast::AsArray;
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 use rdkafka::ClientConfig;
+use rdkafka::Message;
+use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::mocking::MockCluster;
 use rdkafka::producer::{BaseProducer, BaseRecord, Producer};
 
@@ -231,6 +233,39 @@ fn preload(brokers: &str, topic: &str, partitions: i32, total: u64) -> u64 {
     bytes
 }
 
+/// The peer: librdkafka's own consumer, the one weft's worker is built on, reading `total`
+/// records of `topic` and doing nothing with them but count their bytes. Returns records/s.
+fn bare_consumer_rate(brokers: &str, topic: &str, total: u64) -> f64 {
+    let consumer: BaseConsumer = ClientConfig::new()
+        .set("bootstrap.servers", brokers)
+        .set("group.id", "bench-bare")
+        .set("auto.offset.reset", "earliest")
+        .set("enable.auto.commit", "false")
+        .set("queued.max.messages.kbytes", "16384")
+        .create()
+        .expect("consumer");
+    consumer.subscribe(&[topic]).expect("subscribed");
+    let deadline = Instant::now() + Duration::from_secs(600);
+    let mut read: u64 = 0;
+    let mut bytes: u64 = 0;
+    let mut started = None;
+    while read < total {
+        assert!(
+            Instant::now() < deadline,
+            "the bare consumer did not read every record"
+        );
+        if let Some(message) = consumer.poll(Duration::from_millis(100)) {
+            let message = message.expect("a message");
+            started.get_or_insert_with(Instant::now);
+            bytes += message.payload().map_or(0, <[u8]>::len) as u64;
+            read += 1;
+        }
+    }
+    let elapsed = started.expect("a first message").elapsed().as_secs_f64();
+    assert!(bytes > 0);
+    read as f64 / elapsed
+}
+
 /// Waits until `total` events are durable; returns events/s from the first segment on.
 fn backlog_rate(
     data_dir: &Path,
@@ -303,7 +338,14 @@ fn kafka_worker_throughput_and_latency_with_the_mock_cluster() {
     let cluster = MockCluster::new(1).expect("mock cluster");
     cluster.create_topic("bench", PARTITIONS, 1).expect("topic");
     cluster.create_topic("live", PARTITIONS, 1).expect("topic");
+    cluster.create_topic("peer", PARTITIONS, 1).expect("topic");
     let brokers = cluster.bootstrap_servers();
+
+    // The peer first: what librdkafka's consumer alone reads from the mock cluster, every
+    // record preloaded (150,000 records stay within what the mock keeps per partition).
+    let peer_total = total.min(150_000);
+    preload(&brokers, "peer", PARTITIONS, peer_total);
+    let peer_rate = bare_consumer_rate(&brokers, "peer", peer_total);
 
     let durable = Arc::new(AtomicU64::new(0));
     let record_bytes = record(0, &rfc3339(now_micros())).len() as u64;
@@ -394,6 +436,10 @@ fn kafka_worker_throughput_and_latency_with_the_mock_cluster() {
     println!(
         "kafka ingest (mock cluster, 32 partitions, 1 worker, ~{:.0} B JSON records): {events_per_second:.0} events/s, {mb_per_second:.1} MB/s over {measured:.0} backlog records; peak RSS {rss_backlog:.0} MiB (whole process, mock broker included)",
         bytes as f64 / total as f64
+    );
+    println!(
+        "peer: librdkafka consumer alone (mock cluster, 32 partitions, reading and counting only): {peer_rate:.0} records/s over {peer_total} records; weft/peer {:.2}",
+        events_per_second / peer_rate
     );
     println!(
         "produce -> durable at {rate} records/s (flush_interval_ms 5000): p50 {:.2} s, p99 {:.2} s, max {:.2} s; peak RSS {:.0} MiB",

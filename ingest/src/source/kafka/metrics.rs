@@ -43,6 +43,8 @@ pub struct KafkaMetrics {
     pub duplicates_skipped: u64,
     /// Errors the client reported while consuming (it retries by itself).
     pub client_errors: u64,
+    /// Times the data directory refused a write and reading paused until it took one again.
+    pub write_stalls: u64,
     /// Per topic: events and dead letters since the last checkpoint.
     #[serde(skip)]
     pending: BTreeMap<String, (u64, u64)>,

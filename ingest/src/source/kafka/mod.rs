@@ -9,6 +9,7 @@
 //! - [`dead_letter`]: the dead-letter topic producer.
 //! - [`service`]: the rule that names a record's service.
 //! - [`metrics`]: the worker's counters.
+//! - [`stall`]: a data directory that refuses writes pauses reading until it takes them again.
 //! - [`ship`]: the producer behind `weft ship`.
 //!
 //! Delivery: a checkpoint ([`crate::store::EventStore::checkpoint`]) writes the buffered
@@ -38,6 +39,7 @@ pub mod metrics;
 pub mod offsets;
 pub mod service;
 pub mod ship;
+pub mod stall;
 pub mod worker;
 
 use std::collections::HashMap;
@@ -184,6 +186,7 @@ pub fn run(run: KafkaRun<'_>) -> Result<KafkaSummary, KafkaSourceError> {
         last_checkpoint: now,
         last_metrics_log: now,
         in_flight: None,
+        stalled: None,
     };
     let consumer: BaseConsumer<WorkerContext> =
         consumer_config(&settings).create_with_context(WorkerContext::new(worker))?;
@@ -237,6 +240,14 @@ fn poll_loop(
         if let Some(error) = worker.fatal.take() {
             return Err(error);
         }
+        let now = Instant::now();
+        if worker.is_stalled() {
+            // A message fetched before the pause is read again after the seek that resumes.
+            drop(message);
+            worker.retry_write(consumer, now)?;
+            worker.log_metrics_if_due(consumer.context(), now);
+            continue;
+        }
         match message {
             Some(Ok(message)) => worker.handle(&message)?,
             Some(Err(error)) => {
@@ -246,10 +257,17 @@ fn poll_loop(
             None => {}
         }
         let now = Instant::now();
-        if worker.checkpoint_due(now) {
-            worker.checkpoint_in_background(consumer)?;
+        let written = if worker.checkpoint_due(now) {
+            worker.checkpoint_in_background(consumer)
         } else if worker.in_flight_finished() {
-            worker.finish_in_flight(consumer, CommitMode::Async, false)?;
+            worker.finish_in_flight(consumer, CommitMode::Async, false)
+        } else {
+            Ok(())
+        };
+        match written {
+            Ok(()) => {}
+            Err(error) if stall::is_write_refused(&error) => worker.stall(consumer, &error)?,
+            Err(error) => return Err(error),
         }
         worker.log_metrics_if_due(consumer.context(), now);
         if let Some(idle) = until_idle

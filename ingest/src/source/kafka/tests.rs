@@ -233,3 +233,89 @@ fn the_worker_publishes_each_partitions_lag_from_the_clients_statistics() {
         );
     }
 }
+
+/// Rows and completed offsets the manifest records, in total.
+fn durable(data_dir: &Path) -> (u64, i64) {
+    let loaded = Manifest::new(data_dir).load().expect("manifest");
+    let rows = loaded.entries.iter().map(|entry| entry.rows).sum();
+    (rows, loaded.next_offsets().values().sum())
+}
+
+fn wait_until(what: &str, timeout: Duration, mut done: impl FnMut() -> bool) {
+    let deadline = std::time::Instant::now() + timeout;
+    while !done() {
+        assert!(std::time::Instant::now() < deadline, "timed out: {what}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+/// A data directory that refuses writes (here its manifest replaced by a directory, as a full
+/// disk refuses the append) pauses reading; once it takes writes again the worker resumes from
+/// the manifest, and every record is stored exactly once.
+#[test]
+fn a_worker_pauses_while_the_data_directory_refuses_writes_and_loses_nothing() {
+    let cluster = MockCluster::new(1).expect("mock cluster");
+    cluster.create_topic("logs", 2, 1).expect("topic");
+    let brokers = cluster.bootstrap_servers();
+    let records = |from: usize, to: usize| -> Vec<String> {
+        (from..to)
+            .map(|index| {
+                format!(r#"{{"ts":"2026-11-23T10:00:00Z","msg":"stall {index}","n":{index}}}"#)
+            })
+            .collect()
+    };
+    produce(&brokers, "logs", &records(0, 200));
+
+    let dir = tempfile::tempdir().expect("temp dir");
+    let stop = std::sync::Arc::new(AtomicBool::new(false));
+    let worker = {
+        let (data_dir, brokers, stop) = (dir.path().to_path_buf(), brokers.clone(), stop.clone());
+        std::thread::spawn(move || {
+            run(KafkaRun {
+                data_dir: &data_dir,
+                settings: settings(&brokers, "weft-stall"),
+                ingest: IngestOptions {
+                    format: None,
+                    service: None,
+                    config: IngestConfig::default(),
+                    flush: FlushPolicy::default(),
+                },
+                until_idle: None,
+                stop: &stop,
+                lag: Default::default(),
+            })
+        })
+    };
+    wait_until(
+        "the first 200 records durable",
+        Duration::from_secs(30),
+        || durable(dir.path()).0 == 200,
+    );
+
+    // The data directory refuses writes.
+    let manifest = dir.path().join(crate::store::manifest::MANIFEST_FILE);
+    let saved = dir.path().join("manifest.saved");
+    std::fs::rename(&manifest, &saved).expect("manifest moved aside");
+    std::fs::create_dir(&manifest).expect("a directory in its place");
+    produce(&brokers, "logs", &records(200, 400));
+    std::thread::sleep(Duration::from_secs(3));
+    assert_eq!(
+        std::fs::read_dir(&manifest)
+            .expect("still a directory")
+            .count(),
+        0,
+        "nothing was written while writes were refused"
+    );
+
+    // Writes are taken again: everything is read again from the manifest's offsets.
+    std::fs::remove_dir(&manifest).expect("directory removed");
+    std::fs::rename(&saved, &manifest).expect("manifest back");
+    wait_until("all 400 records durable", Duration::from_secs(60), || {
+        durable(dir.path()) == (400, 400)
+    });
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    let summary = worker.join().expect("worker thread").expect("worker runs");
+    assert!(summary.kafka.write_stalls >= 1, "{summary:?}");
+    assert_eq!(durable(dir.path()), (400, 400), "each record stored once");
+    assert_eq!(summary.kafka.topics["logs"].stored, 400, "{summary:?}");
+}

@@ -42,6 +42,8 @@ pub struct Worker {
     pub(super) last_metrics_log: Instant,
     /// The checkpoint being written on its own thread, if any.
     pub(super) in_flight: Option<InFlight>,
+    /// Set while the data directory refuses writes and reading is paused.
+    pub(super) stalled: Option<super::stall::Stall>,
 }
 
 /// A checkpoint being written on its own thread while the worker reads on.
