@@ -94,7 +94,8 @@ fn main() -> ExitCode {
             .and_then(|config| dashboards_cmd::run(args, config)),
         Command::Ingest(args) => config::WeftConfig::load(cli.config.as_deref())
             .and_then(|config| ingest_cmd::run(args, config)),
-        Command::Demo(args) => demo::run(args),
+        Command::Demo(args) => config::WeftConfig::load(cli.config.as_deref())
+            .and_then(|config| demo::run(args, config)),
         Command::Scenarios(args) => demo::scenario::run(args),
         Command::Ship(args) => ship_cmd::run(args),
         Command::Rules(args) => config::WeftConfig::load(cli.config.as_deref())

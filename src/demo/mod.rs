@@ -74,7 +74,9 @@ fn now_micros() -> i64 {
     chrono::Utc::now().timestamp_micros()
 }
 
-pub fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
+/// Runs the demo. Of the configuration only the `[api]` section applies (authentication, rate
+/// limits, client timeouts): the demo brings its own data directory, rules and traffic.
+pub fn run(args: DemoArgs, config: crate::config::WeftConfig) -> anyhow::Result<ExitCode> {
     let started = Instant::now();
     anyhow::ensure!(
         args.scale.is_finite() && (0.0..=20.0).contains(&args.scale),
@@ -106,7 +108,8 @@ pub fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
     };
     let (mut service, rules) = crate::run_cmd::open_service(&detect, data_dir)?;
     let token = admin_token(data_dir)?;
-    start_api(data_dir, args.listen, &detect, &stop)?;
+    let api = crate::run_cmd::api_config(&detect, &config.api)?;
+    start_api(data_dir, args.listen, api, &stop)?;
     let mut stdout = std::io::stdout().lock();
     writeln!(stdout, "url: http://{}/", args.listen)?;
     writeln!(stdout, "admin token: {token}")?;
@@ -280,7 +283,7 @@ fn admin_token(data_dir: &Path) -> anyhow::Result<String> {
 fn start_api(
     data_dir: &Path,
     listen: SocketAddr,
-    detect: &DetectConfig,
+    api: ApiConfig,
     stop: &Arc<AtomicBool>,
 ) -> anyhow::Result<()> {
     let serve = ServeConfig {
@@ -290,11 +293,7 @@ fn start_api(
         tls_key: None,
         insecure_no_tls: false,
         // The rules catalogue of the API lists the built-in pack.
-        api: ApiConfig {
-            rules: detect.rules.clone(),
-            mapping: detect.mapping.clone(),
-            ..ApiConfig::default()
-        },
+        api,
     };
     let failed = Arc::new(AtomicBool::new(false));
     {
