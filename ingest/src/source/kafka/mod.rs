@@ -32,6 +32,7 @@ pub mod metrics;
 pub mod offsets;
 pub mod service;
 pub mod ship;
+pub mod throttle;
 pub mod worker;
 
 use std::collections::HashMap;
@@ -230,7 +231,9 @@ fn poll_loop(
             Some(Ok(message)) => worker.handle(&message)?,
             Some(Err(error)) => {
                 worker.metrics.client_errors += 1;
-                warn!(%error, "kafka consumer error; the client retries");
+                if let Some(repeats) = consumer.context().admit_error(&error.to_string()) {
+                    warn!(%error, repeats, "kafka consumer error; the client retries");
+                }
             }
             None => {}
         }
