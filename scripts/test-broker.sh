@@ -6,6 +6,8 @@
 #   scripts/test-broker.sh start [DIR]              start a broker keeping its state in DIR
 #                                                   (default target/test-broker); prints
 #                                                   WEFT_TEST_BROKER=127.0.0.1:PORT
+#                                                   (PORT=N in the environment: listen on N
+#                                                   instead of a free port)
 #   scripts/test-broker.sh restart [DIR]            stop it and start it again: same port,
 #                                                   same sqlite file
 #   scripts/test-broker.sh topic NAME PARTITIONS [DIR]   create a topic
@@ -99,7 +101,7 @@ case "$command" in
     dir=$(mkdir -p "${2:-target/test-broker}" && cd "${2:-target/test-broker}" && pwd)
     install
     stop_broker "$dir"
-    launch "$dir" "$(free_port)"
+    launch "$dir" "${PORT:-$(free_port)}"
     ;;
   restart)
     dir=$(cd "${2:-target/test-broker}" && pwd)

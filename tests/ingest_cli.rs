@@ -391,3 +391,183 @@ aliases = { "cust_ip" = "src_ip", "order_trace" = "trace_id" }
         "{stderr}"
     );
 }
+
+/// `(raw, time µs, flags, date=/hour= of its segment)` of every stored event.
+fn stored_times(data_dir: &Path) -> Vec<(String, i64, String, String)> {
+    let manifest = fs::read_to_string(data_dir.join("manifest.jsonl")).expect("manifest exists");
+    let mut rows = Vec::new();
+    for line in manifest.lines() {
+        let entry: serde_json::Value = serde_json::from_str(line).expect("manifest line is JSON");
+        let relative = entry["path"].as_str().expect("path").to_string();
+        let partition: Vec<&str> = relative
+            .split('/')
+            .filter(|part| part.starts_with("date=") || part.starts_with("hour="))
+            .collect();
+        let partition = partition.join("/");
+        let file = fs::File::open(data_dir.join(&relative)).expect("segment exists");
+        let reader = ParquetRecordBatchReaderBuilder::try_new(file)
+            .expect("valid parquet")
+            .build()
+            .expect("reader");
+        for batch in reader {
+            let batch = batch.expect("readable batch");
+            let raws = strings(std::slice::from_ref(&batch), "raw");
+            let times = batch
+                .column_by_name("time")
+                .expect("time column")
+                .as_primitive::<arrow_array::types::TimestampMicrosecondType>()
+                .clone();
+            let flags = batch.column_by_name("flags").expect("flags column");
+            let flags = flags.as_list::<i32>();
+            for (row, raw) in raws.into_iter().enumerate() {
+                let flag_text = if flags.is_null(row) {
+                    String::new()
+                } else {
+                    arrow_cast_to_strings(flags.value(row).as_ref())
+                        .into_iter()
+                        .flatten()
+                        .collect::<Vec<_>>()
+                        .join(",")
+                };
+                rows.push((
+                    raw.expect("raw is never null"),
+                    times.value(row),
+                    flag_text,
+                    partition.clone(),
+                ));
+            }
+        }
+    }
+    rows
+}
+
+fn micros_of(rfc3339: &str) -> i64 {
+    weft_ingest::time::parse_rfc3339(rfc3339).expect("valid time")
+}
+
+/// `date=YYYY-MM-DD/hour=HH` of a UTC instant.
+fn partition_of(rfc3339: &str) -> String {
+    format!("date={}/hour={}", &rfc3339[..10], &rfc3339[11..13])
+}
+
+/// Ingests `path` with `format` into a fresh data directory; checks the accounting.
+fn ingest_with(fixture: &Fixture, name: &str, format: &str, path: &Path) -> (PathBuf, u64) {
+    let data_dir = fixture.root.join(format!("data-{name}"));
+    let summary = summary_of(&run(weft()
+        .args(["ingest", "--json", "--format", format, "--data-dir"])
+        .arg(&data_dir)
+        .arg(path)));
+    let read = summary["read"].as_u64().expect("read");
+    let stored = summary["stored"].as_u64().expect("stored");
+    let dead = summary["dead_lettered"].as_u64().expect("dead_lettered");
+    assert_eq!(read, stored + dead, "{summary}");
+    (data_dir, dead)
+}
+
+#[test]
+fn clock_oddities_land_at_their_utc_instant_and_partition() {
+    let fixture = Fixture::new();
+    // (local time with its offset, the UTC instant it is): both sides of the US (New York,
+    // 2024-03-10) and EU (2024-03-31) spring-forward, the EU fall-back hour that happens twice
+    // (2024-10-27), a leap day, years in the past and in the future.
+    let access = [
+        ("10/Mar/2024:01:59:59 -0500", "2024-03-10T06:59:59Z"),
+        ("10/Mar/2024:03:00:00 -0400", "2024-03-10T07:00:00Z"),
+        ("31/Mar/2024:01:59:59 +0100", "2024-03-31T00:59:59Z"),
+        ("31/Mar/2024:03:00:00 +0200", "2024-03-31T01:00:00Z"),
+        ("27/Oct/2024:02:30:00 +0200", "2024-10-27T00:30:00Z"),
+        ("27/Oct/2024:02:30:00 +0100", "2024-10-27T01:30:00Z"),
+        ("29/Feb/2024:23:30:00 -0100", "2024-03-01T00:30:00Z"),
+        ("29/Feb/2024:12:00:00 +0000", "2024-02-29T12:00:00Z"),
+        ("01/Jan/2001:00:00:00 +0000", "2001-01-01T00:00:00Z"),
+        ("24/Nov/2031:12:00:00 +0000", "2031-11-24T12:00:00Z"),
+    ];
+    let mut text = String::new();
+    for (index, (local, _)) in access.iter().enumerate() {
+        text.push_str(&format!(
+            "203.0.113.7 - - [{local}] \"GET /r{index} HTTP/1.1\" 200 12 \"-\" \"curl/8\"\n"
+        ));
+    }
+    // No Feb 29 in 2023: the record is kept, its time flagged as missing, never lost.
+    text.push_str("203.0.113.7 - - [29/Feb/2023:12:00:00 +0000] \"GET /bad HTTP/1.1\" 200 12 \"-\" \"curl/8\"\n");
+    let path = fixture.file("access.log", text.as_bytes());
+    let (data_dir, dead) = ingest_with(&fixture, "access", "access_log", &path);
+    let rows = stored_times(&data_dir);
+    for (index, (local, utc)) in access.iter().enumerate() {
+        let needle = format!("/r{index} ");
+        let row = rows
+            .iter()
+            .find(|row| row.0.contains(&needle))
+            .unwrap_or_else(|| panic!("{local} is stored: {rows:?}"));
+        assert_eq!(row.1, micros_of(utc), "{local}");
+        assert_eq!(row.3, partition_of(utc), "{local}");
+        assert_eq!(row.2, "", "{local}: nothing to flag");
+    }
+    // The access log's time is its only clock: an impossible one is a dead letter that says
+    // why, with the record's bytes.
+    assert!(!rows.iter().any(|row| row.0.contains("/bad ")));
+    assert_eq!(dead, 1);
+    let letters: String = fs::read_dir(data_dir.join("deadletter"))
+        .expect("dead letters")
+        .map(|entry| fs::read_to_string(entry.expect("entry").path()).expect("read"))
+        .collect();
+    assert!(
+        letters.contains("unreadable time `29/Feb/2023:12:00:00 +0000`"),
+        "{letters}"
+    );
+
+    // RFC 3164 has no year: it is inferred from the file's time (here just after New Year
+    // 2025) and flagged; Feb 29 resolves to the nearest year that has one (2024).
+    let syslog = fixture.file(
+        "syslog.log",
+        b"<13>Dec 31 23:59:59 host app: old year\n<13>Jan  1 00:00:10 host app: new year\n<13>Feb 29 12:00:00 host app: leap day\n<13>2023-02-29T12:00:00Z host app: impossible\n",
+    );
+    let new_year = std::time::UNIX_EPOCH
+        + std::time::Duration::from_micros(micros_of("2025-01-01T00:00:30Z") as u64);
+    fs::File::options()
+        .write(true)
+        .open(&syslog)
+        .expect("open fixture")
+        .set_modified(new_year)
+        .expect("set the file's time");
+    let (data_dir, _) = ingest_with(&fixture, "syslog", "syslog3164", &syslog);
+    let rows = stored_times(&data_dir);
+    for (message, utc) in [
+        ("old year", "2024-12-31T23:59:59Z"),
+        ("new year", "2025-01-01T00:00:10Z"),
+        ("leap day", "2024-02-29T12:00:00Z"),
+    ] {
+        let row = rows
+            .iter()
+            .find(|row| row.0.contains(message))
+            .unwrap_or_else(|| panic!("{message} is stored: {rows:?}"));
+        assert_eq!(row.1, micros_of(utc), "{message}");
+        assert_eq!(row.3, partition_of(utc), "{message}");
+        assert!(row.2.contains("year_inferred"), "{message}: {row:?}");
+    }
+    assert!(
+        rows.iter().any(|row| row.0.contains("impossible")),
+        "a syslog line with an impossible date is stored (as text after its header): {rows:?}"
+    );
+
+    // RFC 3339 in JSON: a leap day with an offset; an impossible one flagged, not lost.
+    let json = fixture.file(
+        "app.ndjson",
+        b"{\"time\":\"2024-02-29T23:59:59.5+01:00\",\"msg\":\"leap\"}\n{\"time\":\"2023-02-29T10:00:00Z\",\"msg\":\"impossible\"}\n",
+    );
+    let (data_dir, dead) = ingest_with(&fixture, "json", "json", &json);
+    let rows = stored_times(&data_dir);
+    let leap = rows
+        .iter()
+        .find(|row| row.0.contains("leap"))
+        .expect("the leap day is stored");
+    assert_eq!(leap.1, micros_of("2024-02-29T22:59:59.5Z"));
+    assert_eq!(leap.3, "date=2024-02-29/hour=22");
+    // A JSON record is more than its time: stored at ingest time, flagged `time_missing`.
+    assert_eq!(dead, 0);
+    let impossible = rows
+        .iter()
+        .find(|row| row.0.contains("impossible"))
+        .expect("the record with an impossible time is stored");
+    assert!(impossible.2.contains("time_missing"), "{impossible:?}");
+}

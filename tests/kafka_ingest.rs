@@ -59,8 +59,16 @@ impl Broker {
     }
 
     fn own() -> Broker {
-        let dir = tempfile::tempdir().expect("temp dir");
-        let output = Command::new(repo().join("scripts/test-broker.sh"))
+        Broker::own_in(tempfile::tempdir().expect("temp dir"), None)
+    }
+
+    /// A broker of this test's own keeping its state in `dir`, on `port` when given.
+    fn own_in(dir: tempfile::TempDir, port: Option<u16>) -> Broker {
+        let mut command = Command::new(repo().join("scripts/test-broker.sh"));
+        if let Some(port) = port {
+            command.env("PORT", port.to_string());
+        }
+        let output = command
             .arg("start")
             .arg(dir.path())
             .stderr(Stdio::inherit())
@@ -644,6 +652,81 @@ fn three_workers_of_one_group_share_six_partitions_and_store_everything_once() {
         stored.iter().filter(|stored| **stored > 0).count() >= 2,
         "the partitions were shared: {stored:?}"
     );
+    assert_exactly_once(&data_dir, &expected);
+}
+
+#[test]
+fn a_worker_started_before_its_broker_reports_it_retries_and_then_ingests_everything_once() {
+    let port = free_address().port();
+    let address = format!("127.0.0.1:{port}");
+    let dir = tempfile::tempdir().expect("temp dir");
+    let config = config_file(dir.path(), "");
+    let data_dir = dir.path().join("data");
+    let log_path = dir.path().join("worker.log");
+    let log = fs::File::create(&log_path).expect("worker log");
+    let topic = unique("late-broker");
+    let placeholder = Broker {
+        address: address.clone(),
+        dir: dir.path().to_path_buf(),
+        own: None,
+    };
+    let mut child = worker(
+        &placeholder,
+        &config,
+        &data_dir,
+        &topic,
+        &unique("late-broker"),
+    )
+    // The topic appears after the worker subscribed: look for it every second.
+    .env("WEFT_KAFKA_TOPIC_METADATA_REFRESH_INTERVAL_MS", "1000")
+    .args(["--until-idle", "5"])
+    .stdout(Stdio::piped())
+    .stderr(Stdio::from(log))
+    .spawn()
+    .expect("worker starts");
+    // No broker listens: the worker says so, and keeps running.
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let reported = loop {
+        let text = fs::read_to_string(&log_path).unwrap_or_default();
+        let lower = text.to_lowercase();
+        if lower.contains("no kafka broker is reachable") {
+            break text;
+        }
+        assert!(
+            child.try_wait().expect("try_wait").is_none(),
+            "the worker exited while the broker was down: {text}"
+        );
+        assert!(
+            Instant::now() < deadline,
+            "the worker never reported the unreachable broker: {text}"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    };
+    assert!(
+        reported.contains(&address),
+        "the log names the broker: {reported}"
+    );
+    std::thread::sleep(Duration::from_secs(3));
+    assert!(
+        child.try_wait().expect("try_wait").is_none(),
+        "the worker keeps retrying while the broker is down"
+    );
+    // Said once, not at every reconnect attempt.
+    let text = fs::read_to_string(&log_path).unwrap_or_default();
+    let warnings = text.lines().filter(|line| line.contains("WARN")).count();
+    assert!(
+        warnings <= 10,
+        "{warnings} warnings while the broker was down: {text}"
+    );
+    // The broker comes up on the address the worker was given.
+    let broker_dir = tempfile::tempdir().expect("temp dir");
+    let broker = Broker::own_in(broker_dir, Some(port));
+    assert_eq!(broker.address, address);
+    broker.topic(&topic, 2);
+    let expected = json_lines("late broker", 2_000);
+    ship(&broker, &topic, &expected);
+    let output = wait_with_deadline(child, Duration::from_secs(180));
+    summary_of(&output);
     assert_exactly_once(&data_dir, &expected);
 }
 

@@ -56,6 +56,12 @@ pub struct DetectConfig {
     pub allowed_lateness: HumanDuration,
     /// A source silent this long no longer holds correlation windows open.
     pub idle_timeout: HumanDuration,
+    /// How far ahead of this machine's clock an event's time may be and still move the
+    /// stream's watermark to itself. An event stamped further ahead (a sender's clock days
+    /// fast) moves it only to this machine's time: it is still stored and correlated at its
+    /// own time, but cannot make every correctly stamped event after it late
+    /// (`docs/clocks.md`).
+    pub max_future_skew: HumanDuration,
     /// The stream recheck: every interval, the streaming rules run again in batch over the
     /// previous interval (after the allowed lateness), and windows that late events touched
     /// are re-run; what the stream already raised is not raised twice. `"0s"` turns it off.
@@ -77,6 +83,7 @@ impl Default for DetectConfig {
             poll_interval: HumanDuration(std::time::Duration::from_secs(2)),
             allowed_lateness: HumanDuration(std::time::Duration::from_secs(5)),
             idle_timeout: HumanDuration(std::time::Duration::from_secs(30)),
+            max_future_skew: HumanDuration(std::time::Duration::from_secs(60)),
             stream_recheck: HumanDuration(std::time::Duration::from_secs(3_600)),
             jobs: Vec::new(),
             incidents: IncidentConfig::default(),

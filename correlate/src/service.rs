@@ -127,6 +127,7 @@ impl DetectService {
         let correlator = CorrelatorConfig {
             allowed_lateness: config.allowed_lateness.as_micros(),
             idle_timeout: config.idle_timeout.as_micros(),
+            max_future_skew: Some(config.max_future_skew.as_micros()),
             ..CorrelatorConfig::default()
         };
         let detector_config = DetectorConfig {

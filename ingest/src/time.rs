@@ -597,6 +597,55 @@ mod tests {
     }
 
     #[test]
+    fn apache_offsets_on_both_sides_of_dst_changes_give_utc() {
+        // New York springs forward at 07:00 UTC on 2024-03-10, Berlin at 01:00 UTC on
+        // 2024-03-31; Berlin's 02:30 happens twice on 2024-10-27, told apart by the offset.
+        for (local, utc) in [
+            ("10/Mar/2024:01:59:59 -0500", "2024-03-10T06:59:59Z"),
+            ("10/Mar/2024:03:00:00 -0400", "2024-03-10T07:00:00Z"),
+            ("31/Mar/2024:01:59:59 +0100", "2024-03-31T00:59:59Z"),
+            ("31/Mar/2024:03:00:00 +0200", "2024-03-31T01:00:00Z"),
+            ("27/Oct/2024:02:30:00 +0200", "2024-10-27T00:30:00Z"),
+            ("27/Oct/2024:02:30:00 +0100", "2024-10-27T01:30:00Z"),
+            ("29/Feb/2024:23:30:00 -0100", "2024-03-01T00:30:00Z"),
+        ] {
+            assert_eq!(parse_apache(local), parse_rfc3339(utc), "{local}");
+        }
+        assert_eq!(parse_apache("29/Feb/2023:12:00:00 +0000"), None);
+        assert_eq!(
+            parse_apache("29/Feb/2100:12:00:00 +0000"),
+            None,
+            "not a leap year"
+        );
+        assert!(
+            parse_apache("29/Feb/2000:12:00:00 +0000").is_some(),
+            "a leap year"
+        );
+    }
+
+    #[test]
+    fn rfc3164_leap_day_resolves_to_the_nearest_leap_year() {
+        let (leap_day, _) = parse_rfc3164_prefix("Feb 29 23:59:59 host").expect("valid");
+        let after = parse_rfc3339("2024-03-01T00:00:30Z").expect("valid");
+        assert_eq!(
+            resolve_year(leap_day, after),
+            parse_rfc3339("2024-02-29T23:59:59Z")
+        );
+        let before_2028 = parse_rfc3339("2027-12-31T23:00:00Z").expect("valid");
+        assert_eq!(
+            resolve_year(leap_day, before_2028),
+            parse_rfc3339("2028-02-29T23:59:59Z"),
+            "a clock ahead into a leap year"
+        );
+        let mid_2026 = parse_rfc3339("2026-06-01T00:00:00Z").expect("valid");
+        assert_eq!(
+            resolve_year(leap_day, mid_2026),
+            None,
+            "no leap year within a year either side: the caller flags the time missing"
+        );
+    }
+
+    #[test]
     fn year_of_round_trips() {
         for year in [1969, 1970, 1999, 2000, 2024, 2025, 2100] {
             let micros = Civil {

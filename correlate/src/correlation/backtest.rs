@@ -148,8 +148,10 @@ pub fn backtest_with_contexts(
         ))
     });
     report.signals = signals.len() as u64;
+    // A replay has no processing time to compare event times with: no future cap.
     let config = CorrelatorConfig {
         allowed_lateness: 0,
+        max_future_skew: None,
         ..config
     };
     let mut correlator = Correlator::new(set, config, Arc::new(ManualClock::new(0)));

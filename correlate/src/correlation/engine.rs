@@ -46,6 +46,13 @@ pub struct CorrelatorConfig {
     pub max_events_per_group: usize,
     /// Event ids listed in an alert (its `event_count` is always the true count).
     pub max_alert_event_ids: usize,
+    /// How far ahead of processing time (the injected clock) an event time may be and still
+    /// move its partition's watermark to itself, microseconds. An event stamped further in the
+    /// future (a sender's clock days fast) was certainly written before `now`, so it moves the
+    /// watermark only to `now`: it cannot turn every later, correctly stamped event into a
+    /// late one. The event itself is still buffered and evaluated at its own time. `None`: no
+    /// cap (replays and tests whose clock is not the events' clock).
+    pub max_future_skew: Option<i64>,
 }
 
 impl Default for CorrelatorConfig {
@@ -56,6 +63,7 @@ impl Default for CorrelatorConfig {
             max_groups_per_rule: 1_000_000,
             max_events_per_group: 10_000,
             max_alert_event_ids: 100,
+            max_future_skew: None,
         }
     }
 }
@@ -357,9 +365,18 @@ impl Correlator {
         self.state.watermarks.revoke(partition);
     }
 
-    /// A partition delivered an event at `time` (matched or not): moves its watermark.
+    /// A partition delivered an event at `time` (matched or not): moves its watermark. A time
+    /// more than `max_future_skew` ahead of `now` moves it only to `now` (counted in
+    /// `future_times_capped`).
     pub fn observe_progress(&mut self, partition: u32, time: i64) {
         let now = self.clock.now_micros();
+        let time = match self.config.max_future_skew {
+            Some(skew) if time > now.saturating_add(skew) => {
+                self.state.metrics.future_times_capped += 1;
+                now
+            }
+            _ => time,
+        };
         self.state.watermarks.observe(partition, time, now);
     }
 

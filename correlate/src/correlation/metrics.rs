@@ -34,6 +34,10 @@ pub struct CorrelatorMetrics {
     pub late_signals: u64,
     /// Signals waiting for the frontier.
     pub pending_signals: u64,
+    /// Event times further ahead of processing time than `max_future_skew`, which moved their
+    /// partition's watermark only to processing time.
+    #[serde(default)]
+    pub future_times_capped: u64,
     /// Per correlation, in [`super::CorrelationSet::correlations`] order.
     pub rules: Vec<RuleMetrics>,
 }

@@ -20,10 +20,11 @@ use rdkafka::config::RDKafkaLogLevel;
 use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer, ConsumerContext};
 use rdkafka::error::KafkaError;
 use rdkafka::statistics::Statistics;
-use rdkafka::types::RDKafkaRespErr;
+use rdkafka::types::{RDKafkaErrorCode, RDKafkaRespErr};
 use tracing::{debug, error, info, warn};
 
 use super::KafkaSourceError;
+use super::throttle::{ERROR_LOG_INTERVAL, ErrorLogThrottle};
 use super::worker::Worker;
 
 /// The consumer's context: the worker's state behind a lock, taken by the poll loop between
@@ -32,6 +33,8 @@ pub struct WorkerContext {
     worker: Mutex<Worker>,
     /// Each partition's (low, high) watermark as librdkafka's last statistics had it.
     watermarks: Mutex<HashMap<(String, i32), (i64, i64)>>,
+    /// Client errors repeat at every reconnect attempt: each is logged once per interval.
+    errors: Mutex<ErrorLogThrottle>,
 }
 
 impl std::fmt::Debug for WorkerContext {
@@ -47,7 +50,17 @@ impl WorkerContext {
         WorkerContext {
             worker: Mutex::new(worker),
             watermarks: Mutex::new(HashMap::new()),
+            errors: Mutex::new(ErrorLogThrottle::new(ERROR_LOG_INTERVAL)),
         }
+    }
+
+    /// Whether a client error is to be logged now: `Some(repeats)` (how often it happened
+    /// unlogged since it was last logged), or `None` within [`ERROR_LOG_INTERVAL`] of that.
+    pub fn admit_error(&self, error: &str) -> Option<u64> {
+        self.errors
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .admit(error, Instant::now())
     }
 
     /// The (low, high) watermark of a partition from the client's last statistics, if they
@@ -142,7 +155,18 @@ impl ClientContext for WorkerContext {
     }
 
     fn error(&self, error: KafkaError, reason: &str) {
-        warn!(%error, reason, "kafka client error; the client retries");
+        let Some(repeats) = self.admit_error(&error.to_string()) else {
+            return;
+        };
+        if error.rdkafka_error_code() == Some(RDKafkaErrorCode::AllBrokersDown) {
+            warn!(
+                reason,
+                repeats,
+                "no kafka broker is reachable; retrying until one answers (check the broker addresses and that the broker is up)"
+            );
+        } else {
+            warn!(%error, reason, repeats, "kafka client error; the client retries");
+        }
     }
 
     fn stats(&self, statistics: Statistics) {

@@ -10,6 +10,7 @@
 //! - [`service`]: the rule that names a record's service.
 //! - [`metrics`]: the worker's counters.
 //! - [`stall`]: a data directory that refuses writes pauses reading until it takes them again.
+//! - [`throttle`]: client errors logged once per interval, with their repeats.
 //! - [`ship`]: the producer behind `weft ship`.
 //!
 //! Delivery: a checkpoint ([`crate::store::EventStore::checkpoint`]) writes the buffered
@@ -40,6 +41,7 @@ pub mod offsets;
 pub mod service;
 pub mod ship;
 pub mod stall;
+pub mod throttle;
 pub mod worker;
 
 use std::collections::HashMap;
@@ -252,7 +254,9 @@ fn poll_loop(
             Some(Ok(message)) => worker.handle(&message)?,
             Some(Err(error)) => {
                 worker.metrics.client_errors += 1;
-                warn!(%error, "kafka consumer error; the client retries");
+                if let Some(repeats) = consumer.context().admit_error(&error.to_string()) {
+                    warn!(%error, repeats, "kafka consumer error; the client retries");
+                }
             }
             None => {}
         }
