@@ -573,18 +573,44 @@ fn when_one_of_two_workers_dies_the_other_takes_its_partitions_over() {
             .expect("worker starts")
     };
     let mut doomed = spawn("60");
-    let survivor = spawn("15");
-    wait_for_rows(&data_dir, 1_000, Duration::from_secs(60));
+    let mut survivor = spawn("15");
+    // The survivor's log, read as it comes: the kill waits until the group has split the
+    // partitions (the survivor holds some), else it would test one worker and a bystander.
+    let survivor_log = {
+        let stderr = survivor.stderr.take().expect("survivor's stderr");
+        let (assigned, split) = std::sync::mpsc::channel();
+        let reader = std::thread::spawn(move || {
+            use std::io::BufRead;
+            let mut lines = Vec::new();
+            for line in std::io::BufReader::new(stderr)
+                .lines()
+                .map_while(Result::ok)
+            {
+                if line.contains("assigned partitions") && !line.trim_end().ends_with("partitions=")
+                {
+                    let _ = assigned.send(());
+                }
+                lines.push(line);
+            }
+            lines.join("\n")
+        });
+        wait_for_rows(&data_dir, 1_000, Duration::from_secs(60));
+        split
+            .recv_timeout(Duration::from_secs(90))
+            .expect("the group gave the survivor partitions");
+        reader
+    };
     doomed.kill().expect("SIGKILL");
     doomed.wait().expect("reaped");
     let more = json_lines("pair second", 5_000);
     ship(&broker, &topic, &more);
     expected.extend(more);
     let output = wait_with_deadline(survivor, Duration::from_secs(120));
+    let log = survivor_log.join().expect("the survivor's log");
     let summary = summary_of(&output);
     assert!(
         summary["stored"].as_u64().unwrap_or(0) > 0,
-        "the survivor stored events: {summary}"
+        "the survivor stored events: {summary}\n{log}"
     );
     // tansu 0.6.0 keeps a member whose session expired in the group while other members stay
     // (docs/kafka-broker-defects.md): the rebalance after the kill hands the dead member's
