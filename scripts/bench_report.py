@@ -86,9 +86,10 @@ NOT_RUN = "not run in this run"
 
 
 def normalize_rows(rows):
-    pyarrow = pyarrow_rate(CLOUDTRAIL) if CLOUDTRAIL.exists() else None
+    ran = output("normalize") is not None
+    pyarrow = pyarrow_rate(CLOUDTRAIL) if ran and CLOUDTRAIL.exists() else None
     for format_ in ("json", "cloudtrail", "auto"):
-        found = criterion(f"normalize/cloudtrail_800B/{format_}")
+        found = ran and criterion(f"normalize/cloudtrail_800B/{format_}")
         if not found or not found[0]:
             rows.append((f"JSON → normalized Arrow, `--format {format_}`", "CloudTrail records, ~800 B", NOT_RUN, "", "", "≥ 400 MB/s per core"))
             continue
@@ -97,7 +98,7 @@ def normalize_rows(rows):
         ratio = f"{rate / pyarrow:.2f}×" if pyarrow else ""
         rows.append((f"JSON → normalized Arrow, `--format {format_}`", "CloudTrail records, ~800 B", mb(rate), peer, ratio, f"≥ 400 MB/s per core: {verdict(rate >= 400e6)}"))
     for bench, label in (("syslog3164", "syslog (RFC 3164, auth.log) → Arrow"), ("access_log", "nginx access log → Arrow"), ("cef", "CEF → Arrow")):
-        found = criterion(f"normalize_lines/{bench}")
+        found = ran and criterion(f"normalize_lines/{bench}")
         if not found or not found[1]:
             rows.append((label, "generated lines", NOT_RUN, "", "", "≥ 1 M lines/s per core"))
             continue
@@ -106,7 +107,7 @@ def normalize_rows(rows):
 
 
 def index_rows(rows):
-    with_index = criterion("segment/with_index")
+    with_index = output("index") is not None and criterion("segment/with_index")
     parquet_only = criterion("segment/parquet_only")
     if not with_index or not with_index[1]:
         rows.append(("writing a segment: Parquet + search index", "CloudTrail records", NOT_RUN, "", "", ""))
