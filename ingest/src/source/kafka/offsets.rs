@@ -67,6 +67,14 @@ impl PartitionProgress {
         Ok(())
     }
 
+    /// Forgets what was read since the last checkpoint, keeping the partitions: those reads
+    /// were dropped and must never be recorded as completed.
+    pub fn drop_pending(&mut self) {
+        for state in self.partitions.values_mut() {
+            state.pending = None;
+        }
+    }
+
     /// Gives every partition up.
     pub fn clear(&mut self) {
         self.partitions.clear();
@@ -246,5 +254,25 @@ mod tests {
         assert_eq!(seeks, [("logs".to_string(), 0, Offset::Offset(50))]);
         assert!(progress.pending_ranges().is_empty());
         assert_eq!(progress.admit("logs", 0, 49).0, Admission::Duplicate);
+    }
+
+    #[test]
+    fn dropped_reads_are_never_recorded_and_the_partitions_stay_held() {
+        let mut progress = PartitionProgress::default();
+        progress
+            .assign(
+                &mut assigned(&[0]),
+                &BTreeMap::from([(("logs".to_string(), 0), 10)]),
+            )
+            .expect("assign");
+        progress.admit("logs", 0, 10);
+        progress.admit("logs", 0, 11);
+        progress.drop_pending();
+        assert!(progress.pending_ranges().is_empty());
+        assert!(!progress.has_pending());
+        assert_eq!(progress.len(), 1);
+        let seeks = progress.reset(&BTreeMap::from([(("logs".to_string(), 0), 10)]));
+        assert_eq!(seeks, [("logs".to_string(), 0, Offset::Offset(10))]);
+        assert_eq!(progress.admit("logs", 0, 10).0, Admission::Read);
     }
 }

@@ -65,6 +65,8 @@ impl Worker {
         self.metrics.write_stalls += 1;
         self.metrics.dropped_pending();
         self.ingestor.discard_buffered();
+        // A revocation or a shutdown while stalled must not record these reads as completed.
+        self.progress.drop_pending();
         consumer.pause(&consumer.assignment()?)?;
         let now = Instant::now();
         self.stalled = Some(Stall {
