@@ -68,6 +68,31 @@ fn run_worker(data_dir: &Path, brokers: &str, group: &str) -> KafkaSummary {
     .expect("worker runs")
 }
 
+/// A worker running on its own thread until `stop` is set.
+fn spawn_worker(
+    data_dir: &Path,
+    settings: KafkaSettings,
+    stop: &std::sync::Arc<AtomicBool>,
+    lag: crate::source::lag::ConsumerLag,
+) -> std::thread::JoinHandle<Result<KafkaSummary, KafkaSourceError>> {
+    let (data_dir, stop) = (data_dir.to_path_buf(), stop.clone());
+    std::thread::spawn(move || {
+        run(KafkaRun {
+            data_dir: &data_dir,
+            settings,
+            ingest: IngestOptions {
+                format: None,
+                service: None,
+                config: IngestConfig::default(),
+                flush: FlushPolicy::default(),
+            },
+            until_idle: None,
+            stop: &stop,
+            lag,
+        })
+    })
+}
+
 /// (partition, offset, reason) of every dead letter in `topic`.
 fn dead_letters(brokers: &str, topic: &str, expected: usize) -> Vec<(String, String, String)> {
     let consumer: BaseConsumer = ClientConfig::new()
@@ -170,35 +195,13 @@ fn the_worker_publishes_each_partitions_lag_from_the_clients_statistics() {
     let dir = tempfile::tempdir().expect("temp dir");
     let lag = crate::source::lag::ConsumerLag::default();
     let stop = std::sync::Arc::new(AtomicBool::new(false));
-    let worker = {
-        let (data_dir, brokers, lag, stop) = (
-            dir.path().to_path_buf(),
-            brokers.clone(),
-            lag.clone(),
-            stop.clone(),
-        );
-        std::thread::spawn(move || {
-            let settings = KafkaConfig {
-                metrics_interval_secs: 1,
-                ..settings_config(&brokers, "weft-lag")
-            }
-            .build([])
-            .expect("valid settings");
-            run(KafkaRun {
-                data_dir: &data_dir,
-                settings,
-                ingest: IngestOptions {
-                    format: None,
-                    service: None,
-                    config: IngestConfig::default(),
-                    flush: FlushPolicy::default(),
-                },
-                until_idle: None,
-                stop: &stop,
-                lag,
-            })
-        })
-    };
+    let settings = KafkaConfig {
+        metrics_interval_secs: 1,
+        ..settings_config(&brokers, "weft-lag")
+    }
+    .build([])
+    .expect("valid settings");
+    let worker = spawn_worker(dir.path(), settings, &stop, lag.clone());
     let deadline = std::time::Instant::now() + Duration::from_secs(30);
     let settled = loop {
         let snapshot = lag.snapshot();
@@ -268,24 +271,12 @@ fn a_worker_pauses_while_the_data_directory_refuses_writes_and_loses_nothing() {
 
     let dir = tempfile::tempdir().expect("temp dir");
     let stop = std::sync::Arc::new(AtomicBool::new(false));
-    let worker = {
-        let (data_dir, brokers, stop) = (dir.path().to_path_buf(), brokers.clone(), stop.clone());
-        std::thread::spawn(move || {
-            run(KafkaRun {
-                data_dir: &data_dir,
-                settings: settings(&brokers, "weft-stall"),
-                ingest: IngestOptions {
-                    format: None,
-                    service: None,
-                    config: IngestConfig::default(),
-                    flush: FlushPolicy::default(),
-                },
-                until_idle: None,
-                stop: &stop,
-                lag: Default::default(),
-            })
-        })
-    };
+    let worker = spawn_worker(
+        dir.path(),
+        settings(&brokers, "weft-stall"),
+        &stop,
+        Default::default(),
+    );
     wait_until(
         "the first 200 records durable",
         Duration::from_secs(30),
