@@ -209,6 +209,7 @@ pub fn api_config(detect: &DetectConfig, api: &ApiSection) -> anyhow::Result<Api
         rate_limits: api.rate_limits,
         public_metrics: api.public_metrics,
         client_timeout: api.client_timeout(),
+        sql_admission: api.sql,
         ..ApiConfig::default()
     })
 }

@@ -6,6 +6,7 @@ use serde::Deserialize;
 
 use crate::auth::jwt::{OidcConfig, OidcConfigError, OidcSettings};
 use crate::ratelimit::RateLimitConfig;
+use crate::sql_admission::SqlAdmissionConfig;
 
 /// `[api]` as written. Unknown keys are refused.
 #[derive(Debug, Clone, Deserialize)]
@@ -23,6 +24,9 @@ pub struct ApiSection {
     /// client is disconnected (headers) or answered 408 (body). Default 30.
     #[serde(default = "default_client_timeout_secs")]
     pub client_timeout_secs: u64,
+    /// SQL queries running at once and waiting; absent: the defaults.
+    #[serde(default)]
+    pub sql: SqlAdmissionConfig,
 }
 
 fn default_client_timeout_secs() -> u64 {
@@ -36,6 +40,7 @@ impl Default for ApiSection {
             rate_limits: RateLimitConfig::default(),
             public_metrics: false,
             client_timeout_secs: default_client_timeout_secs(),
+            sql: SqlAdmissionConfig::default(),
         }
     }
 }

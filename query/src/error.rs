@@ -42,6 +42,9 @@ pub enum ApiError {
     QueryTooExpensive(String),
     #[error("too many requests; retry after {} s", retry_after.as_secs())]
     RateLimited { retry_after: Duration },
+    /// The server runs as many of these requests as it takes; retry shortly.
+    #[error("{what}; retry after {} s", retry_after.as_secs())]
+    Busy { what: String, retry_after: Duration },
     #[error("the query did not finish within {} s; narrow the time range or aggregate", limit.as_secs())]
     Timeout { limit: Duration },
     /// The client did not send its request body within the configured time.
@@ -75,7 +78,7 @@ impl ApiError {
             ApiError::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ApiError::QueryTooExpensive(_) => StatusCode::UNPROCESSABLE_ENTITY,
-            ApiError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
+            ApiError::RateLimited { .. } | ApiError::Busy { .. } => StatusCode::TOO_MANY_REQUESTS,
             ApiError::Timeout { .. } => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::SlowBody { .. } => StatusCode::REQUEST_TIMEOUT,
             ApiError::Internal => StatusCode::INTERNAL_SERVER_ERROR,
@@ -94,6 +97,7 @@ impl ApiError {
             ApiError::UnsupportedMediaType => ("unsupported_media_type", "Unsupported media type"),
             ApiError::QueryTooExpensive(_) => ("query_too_expensive", "Query too expensive"),
             ApiError::RateLimited { .. } => ("rate_limited", "Too many requests"),
+            ApiError::Busy { .. } => ("busy", "Server busy"),
             ApiError::Timeout { .. } => ("timeout", "Query timed out"),
             ApiError::SlowBody { .. } => ("request_timeout", "Request timeout"),
             ApiError::Internal => ("internal", "Internal error"),
@@ -122,7 +126,7 @@ impl IntoResponse for ApiError {
             HeaderValue::from_static("application/problem+json"),
         );
         match &self {
-            ApiError::RateLimited { retry_after } => {
+            ApiError::RateLimited { retry_after } | ApiError::Busy { retry_after, .. } => {
                 let seconds = retry_after.as_secs().max(1);
                 headers.insert(header::RETRY_AFTER, HeaderValue::from(seconds));
             }

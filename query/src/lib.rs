@@ -37,6 +37,7 @@ pub mod rules;
 pub mod search;
 pub mod serve;
 pub mod sql;
+pub mod sql_admission;
 
 pub use api::{ApiConfig, AppState, StartError, app};
 pub use auth::{Role, create_token, list_tokens, revoke_token};

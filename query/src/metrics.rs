@@ -13,6 +13,7 @@ pub struct Metrics {
     pub auth_failures: AtomicU64,
     pub rate_limited: AtomicU64,
     pub sql_queries: AtomicU64,
+    pub sql_refused_busy: AtomicU64,
     pub audit_events: AtomicU64,
     pub audit_write_failures: AtomicU64,
     pub audit_dropped: AtomicU64,
@@ -61,7 +62,7 @@ impl Metrics {
                 );
             }
         }
-        let counters: [(&str, &str, &AtomicU64); 6] = [
+        let counters: [(&str, &str, &AtomicU64); 7] = [
             (
                 "weft_api_auth_failures_total",
                 "Requests refused for a missing or unknown token.",
@@ -76,6 +77,11 @@ impl Metrics {
                 "weft_sql_queries_total",
                 "SQL queries received.",
                 &self.sql_queries,
+            ),
+            (
+                "weft_sql_queries_refused_busy_total",
+                "SQL queries answered 429 because the running and waiting places were full.",
+                &self.sql_refused_busy,
             ),
             (
                 "weft_audit_events_total",

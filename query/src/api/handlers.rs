@@ -92,6 +92,12 @@ pub async fn sql(
         .get(header::ACCEPT)
         .and_then(|value| value.to_str().ok())
         .is_some_and(|accept| accept.contains(ARROW_STREAM));
+    let _ticket = state.sql_admission().admit().await.inspect_err(|_| {
+        state
+            .metrics()
+            .sql_refused_busy
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    })?;
     let result = state.sql().query_batches(&request.query).await?;
     if wants_arrow {
         let body = to_arrow_ipc(&result)?;

@@ -35,6 +35,7 @@ use crate::metrics::Metrics;
 use crate::ratelimit::{RateLimitConfig, RateLimits};
 use crate::search::EventSearch;
 use crate::sql::{SqlEngine, SqlLimits};
+use crate::sql_admission::{SqlAdmission, SqlAdmissionConfig};
 
 /// The API's limits and switches.
 #[derive(Debug, Clone)]
@@ -43,6 +44,8 @@ pub struct ApiConfig {
     pub max_body_bytes: usize,
     pub rate_limits: RateLimitConfig,
     pub sql: SqlLimits,
+    /// How many SQL queries run at once and wait (`[api.sql]`); more are answered 429.
+    pub sql_admission: SqlAdmissionConfig,
     pub audit: AuditConfig,
     /// The API is served over TLS (adds HSTS).
     pub tls: bool,
@@ -75,6 +78,7 @@ impl Default for ApiConfig {
             max_body_bytes: 256 * 1024,
             rate_limits: RateLimitConfig::default(),
             sql: SqlLimits::default(),
+            sql_admission: SqlAdmissionConfig::default(),
             audit: AuditConfig::default(),
             tls: false,
             public_metrics: false,
@@ -112,6 +116,7 @@ struct Inner {
     config: ApiConfig,
     auth: Authenticator,
     sql: SqlEngine,
+    sql_admission: SqlAdmission,
     search: EventSearch,
     incidents: Incidents,
     rate_limits: RateLimits,
@@ -143,12 +148,14 @@ impl AppState {
         let metrics = Arc::new(Metrics::default());
         let audit = AuditLog::start(data_dir, config.audit, metrics.clone())?;
         let rate_limits = RateLimits::new(config.rate_limits);
+        let sql_admission = SqlAdmission::new(config.sql_admission);
         Ok(AppState {
             inner: Arc::new(Inner {
                 data_dir: data_dir.to_path_buf(),
                 config,
                 auth: Authenticator::new(tokens, jwt),
                 sql,
+                sql_admission,
                 search: EventSearch::new(data_dir),
                 incidents,
                 rate_limits,
@@ -187,6 +194,11 @@ impl AppState {
     /// Incidents and alerts in the detection store, and their search index.
     pub fn incidents(&self) -> &Incidents {
         &self.inner.incidents
+    }
+
+    /// The slots API queries take before they run.
+    pub fn sql_admission(&self) -> &SqlAdmission {
+        &self.inner.sql_admission
     }
 
     pub fn rate_limits(&self) -> &RateLimits {

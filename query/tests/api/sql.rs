@@ -1,5 +1,6 @@
 //! SQL over Parquet written by weft-ingest's store: answers, time filters, limits, refusals.
 
+use std::num::NonZeroUsize;
 use std::time::Duration;
 
 use axum::body::Body;
@@ -8,6 +9,7 @@ use serde_json::json;
 use weft_query::api::ApiConfig;
 use weft_query::auth::Role;
 use weft_query::sql::SqlLimits;
+use weft_query::sql_admission::SqlAdmissionConfig;
 
 use crate::common::{Fixture, platform_events, write_events};
 
@@ -344,5 +346,44 @@ async fn a_job_window_restricts_the_events_table() -> anyhow::Result<()> {
         .query_batches("SELECT count(*) AS n FROM events")
         .await?;
     assert_eq!(json!(weft_query::sql::to_rows(&all)?.rows), json!([[7]]));
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_query_past_the_running_and_waiting_places_is_429_at_once() -> anyhow::Result<()> {
+    let config = ApiConfig {
+        sql_admission: SqlAdmissionConfig {
+            running: NonZeroUsize::MIN,
+            waiting: Some(0),
+        },
+        ..ApiConfig::default()
+    };
+    let fixture = fixture_with_events(config)?;
+    let token = fixture.token(Role::Analyst).to_string();
+    let held = fixture.state.sql_admission().admit().await?;
+    let started = std::time::Instant::now();
+    let busy = fixture
+        .sql(&token, "SELECT count(*) AS n FROM events")
+        .await;
+    busy.assert_problem(StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(busy.json()["type"], "busy");
+    assert_eq!(busy.header("retry-after"), Some("1"));
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "refused without waiting for the running query"
+    );
+    drop(held);
+    let answered = fixture
+        .sql(&token, "SELECT count(*) AS n FROM events")
+        .await;
+    assert_eq!(answered.json()["rows"], json!([[7]]));
+    let metrics = fixture
+        .get("/metrics", Some(fixture.token(Role::Admin)))
+        .await;
+    let text = String::from_utf8_lossy(&metrics.body);
+    assert!(
+        text.contains("weft_sql_queries_refused_busy_total 1"),
+        "{text}"
+    );
     Ok(())
 }

@@ -6,9 +6,9 @@
 //!
 //! Phase 1 produces `WEFT_BENCH_RECORDS` (default 600,000) JSON records of about 800 bytes into
 //! a 32-partition topic while one worker reads them, and measures how fast they become durable.
-//! The mock cluster keeps only about 5 MB per partition, so the producer stays at most 60,000
-//! records ahead of what is durable (the worker flushes every 16 MiB here); with tansu the
-//! records are preloaded. Phase 2 produces
+//! The mock cluster keeps only about 5 MB per partition, so the producer stays at most 3,000
+//! records (~2.8 MB) ahead of what is durable in each partition (the worker flushes every
+//! 16 MiB here); with tansu the records are preloaded. Phase 2 produces
 //! records at `WEFT_BENCH_RATE` per second (default 20,000) for 10 s into a second topic while the
 //! worker runs, and measures each record's time from produce to durable (its segment listed in
 //! the manifest). Peak RSS is the whole process's, mock broker and its copy of the data included.
@@ -17,7 +17,7 @@ use std::collections::HashSet;
 use std::fs;
 use std::path::Path;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
 use std::time::{Duration, Instant};
 
 use arrow_array::cast::AsArray;
@@ -34,11 +34,11 @@ use crate::config::IngestConfig;
 use crate::pipeline::IngestOptions;
 use crate::store::FlushPolicy;
 
-/// How far the producer may run ahead of what is durable. The mock cluster keeps about 5 MB
-/// per partition and deletes the oldest records past that, read or not; the consumer does not
-/// read all partitions evenly, so the lead stays well below that bound: 60,000 records are
-/// ~1.7 MB per partition on average (100,000 lost records of lagging partitions on 2026-11-24).
-const LEAD: u64 = 60_000;
+/// How far the producer may run ahead of what is durable, in each partition. The mock cluster
+/// keeps about 5 MB per partition and deletes the oldest records past that, read or not, and
+/// the consumer does not read all partitions evenly (one partition read to 2,144 while the
+/// producer was at 13,457 on 2026-11-24): so the bound is per partition, ~2.8 MB.
+const LEAD_PER_PARTITION: i64 = 3_000;
 
 /// Partitions of the mock cluster's topics.
 const PARTITIONS: i32 = 32;
@@ -164,6 +164,32 @@ fn new_segments(data_dir: &Path, seen: &mut HashSet<String>) -> Vec<(String, Vec
     found
 }
 
+/// The next offset after what is durable, per partition of `topic`, from the checkpoints the
+/// manifest lists.
+fn durable_offsets(data_dir: &Path, topic: &str, next: &[AtomicI64]) {
+    let Ok(manifest) = fs::read_to_string(data_dir.join("manifest.jsonl")) else {
+        return;
+    };
+    for line in manifest.lines() {
+        let Ok(entry) = serde_json::from_str::<serde_json::Value>(line) else {
+            continue;
+        };
+        let Some(offsets) = entry["checkpoint"]["offsets"].as_array() else {
+            continue;
+        };
+        for range in offsets.iter().filter(|range| range["topic"] == topic) {
+            let (Some(partition), Some(last)) =
+                (range["partition"].as_u64(), range["last_offset"].as_i64())
+            else {
+                continue;
+            };
+            if let Some(slot) = next.get(partition as usize) {
+                slot.fetch_max(last + 1, Ordering::Relaxed);
+            }
+        }
+    }
+}
+
 fn peak_rss_mib() -> f64 {
     let status = fs::read_to_string("/proc/self/status").unwrap_or_default();
     status
@@ -271,16 +297,16 @@ fn backlog_rate(
     data_dir: &Path,
     seen: &mut HashSet<String>,
     total: u64,
-    durable: &AtomicU64,
+    durable: &[AtomicI64],
 ) -> (f64, u64) {
     let mut stored: u64 = 0;
     let mut first: Option<(Instant, u64)> = None;
     let deadline = Instant::now() + Duration::from_secs(1_800);
     while stored < total {
         assert!(Instant::now() < deadline, "backlog not stored in time");
+        durable_offsets(data_dir, "bench", durable);
         for (_, times) in new_segments(data_dir, seen) {
             stored += times.len() as u64;
-            durable.store(stored, Ordering::Relaxed);
             if first.is_none() {
                 first = Some((Instant::now(), stored));
             }
@@ -314,8 +340,7 @@ fn kafka_worker_throughput_with_a_real_broker() {
         stop.clone(),
         64 * 1024 * 1024,
     );
-    let (events_per_second, measured) =
-        backlog_rate(&data_dir, &mut HashSet::new(), total, &AtomicU64::new(0));
+    let (events_per_second, measured) = backlog_rate(&data_dir, &mut HashSet::new(), total, &[]);
     stop.store(true, Ordering::Relaxed);
     worker.join().expect("worker thread").expect("worker ran");
     println!(
@@ -347,7 +372,8 @@ fn kafka_worker_throughput_and_latency_with_the_mock_cluster() {
     preload(&brokers, "peer", PARTITIONS, peer_total);
     let peer_rate = bare_consumer_rate(&brokers, "peer", peer_total);
 
-    let durable = Arc::new(AtomicU64::new(0));
+    let durable: Arc<Vec<AtomicI64>> =
+        Arc::new((0..PARTITIONS).map(|_| AtomicI64::new(0)).collect());
     let record_bytes = record(0, &rfc3339(now_micros())).len() as u64;
     let bytes = record_bytes * total;
     let feeding = {
@@ -357,17 +383,17 @@ fn kafka_worker_throughput_and_latency_with_the_mock_cluster() {
             let producer = new_producer(&brokers);
             let time = rfc3339(now_micros());
             for index in 0..total {
-                while index > durable.load(Ordering::Relaxed) + LEAD {
+                let partition = spread(index, PARTITIONS);
+                // Round robin: the record's offset in its partition.
+                let offset = (index / PARTITIONS as u64) as i64;
+                while offset
+                    > durable[partition as usize].load(Ordering::Relaxed) + LEAD_PER_PARTITION
+                {
                     // Not poll(5 ms): it spins on the clock and takes a core from the worker.
                     producer.poll(Duration::ZERO);
                     std::thread::sleep(Duration::from_millis(5));
                 }
-                send(
-                    &producer,
-                    "bench",
-                    spread(index, PARTITIONS),
-                    &record(index, &time),
-                );
+                send(&producer, "bench", partition, &record(index, &time));
                 if index % 1_000 == 0 {
                     producer.poll(Duration::ZERO);
                 }
