@@ -24,6 +24,7 @@
 
 pub mod manifest;
 mod recover;
+pub mod remote;
 pub mod segment;
 pub mod segment_index;
 
