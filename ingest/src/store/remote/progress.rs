@@ -69,8 +69,9 @@ impl Progress {
         self.uploaded.get(&entry.path) == Some(&entry.bytes)
     }
 
-    pub fn len(&self) -> usize {
-        self.uploaded.len()
+    /// Whether nothing is recorded as uploaded.
+    pub fn is_empty(&self) -> bool {
+        self.uploaded.is_empty()
     }
 
     /// Keeps only the segments whose Parquet file the remote holds, at the size uploaded

@@ -318,7 +318,7 @@ impl Replicator {
     /// holds at the size uploaded.
     fn verified_progress(&self) -> Result<Progress, RemoteError> {
         let mut progress = Progress::load(&self.data_dir, self.remote.url())?;
-        if progress.len() == 0 {
+        if progress.is_empty() {
             return Ok(progress);
         }
         let prefix = self.remote.location("events");

@@ -128,6 +128,15 @@ fn a_local_directory_remote_round_trips_the_store() {
         replicator.sync().expect("nothing new"),
         SyncReport::default()
     );
+    let metrics = replicator.stats().render();
+    assert!(
+        metrics.contains("weft_replication_segments_total 5\n"),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains("weft_replication_pending_segments 0\n"),
+        "{metrics}"
+    );
 
     let target = restored.path().join("data");
     let restore_report = restore(&remote, &target).expect("restore");
