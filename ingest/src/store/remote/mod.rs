@@ -57,7 +57,7 @@ pub enum RemoteError {
         action: &'static str,
         location: String,
         remote: String,
-        error: object_store::Error,
+        error: Box<object_store::Error>,
     },
     #[error(transparent)]
     Store(#[from] StoreError),
@@ -204,7 +204,7 @@ impl Remote {
             action,
             location: location.to_string(),
             remote: self.url.clone(),
-            error,
+            error: Box::new(error),
         }
     }
 }
