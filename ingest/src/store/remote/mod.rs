@@ -96,9 +96,13 @@ pub struct StoreConfig {
 }
 
 impl StoreConfig {
-    /// Checks `remote` once (the URL, and the S3 settings from the environment).
+    /// Checks the `remote` URL, without touching the remote (S3 settings from the
+    /// environment are checked when replication starts).
     pub fn validate(&self) -> Result<(), RemoteError> {
-        self.remote().map(|_| ())
+        match &self.remote {
+            Some(url) => RemoteUrl::check(url).map(|_| ()),
+            None => Ok(()),
+        }
     }
 
     /// The configured remote, if any.
@@ -131,23 +135,15 @@ impl fmt::Display for Remote {
 }
 
 impl Remote {
-    /// Parses `s3://bucket/prefix` or `file:///absolute/path` (the directory is created if
-    /// missing).
+    /// Parses `s3://bucket/prefix` or `file:///absolute/path` and builds the object store
+    /// (creating the directory of a `file://` remote if missing).
     pub fn parse(url: &str) -> Result<Remote, RemoteError> {
-        let invalid = |reason: String| RemoteError::InvalidUrl {
-            url: url.to_string(),
-            reason,
-        };
-        let parsed = url::Url::parse(url).map_err(|error| invalid(error.to_string()))?;
-        match parsed.scheme() {
-            "file" => {
-                let absolute = || {
-                    invalid("a file URL names an absolute path: file:///path/to/dir".to_string())
+        match RemoteUrl::check(url)? {
+            RemoteUrl::File(path) => {
+                let invalid = |reason: String| RemoteError::InvalidUrl {
+                    url: url.to_string(),
+                    reason,
                 };
-                if !url.starts_with("file:///") {
-                    return Err(absolute());
-                }
-                let path = parsed.to_file_path().map_err(|()| absolute())?;
                 std::fs::create_dir_all(&path).map_err(|error| {
                     invalid(format!("cannot create {}: {error}", path.display()))
                 })?;
@@ -155,10 +151,7 @@ impl Remote {
                     .map_err(|error| invalid(error.to_string()))?;
                 Ok(Remote::new(url, Arc::new(store), ""))
             }
-            "s3" => parse_s3(url, &parsed),
-            other => Err(invalid(format!(
-                "unsupported scheme `{other}`; use s3://bucket/prefix or file:///path"
-            ))),
+            RemoteUrl::S3 { bucket, prefix } => build_s3(url, &bucket, &prefix),
         }
     }
 
@@ -209,25 +202,68 @@ impl Remote {
     }
 }
 
+/// A remote URL, checked without touching the remote.
+enum RemoteUrl {
+    File(PathBuf),
+    S3 { bucket: String, prefix: String },
+}
+
+impl RemoteUrl {
+    fn check(url: &str) -> Result<RemoteUrl, RemoteError> {
+        let invalid = |reason: String| RemoteError::InvalidUrl {
+            url: url.to_string(),
+            reason,
+        };
+        let parsed = url::Url::parse(url).map_err(|error| invalid(error.to_string()))?;
+        match parsed.scheme() {
+            "file" => {
+                let absolute = || {
+                    invalid("a file URL names an absolute path: file:///path/to/dir".to_string())
+                };
+                if !url.starts_with("file:///") {
+                    return Err(absolute());
+                }
+                Ok(RemoteUrl::File(
+                    parsed.to_file_path().map_err(|()| absolute())?,
+                ))
+            }
+            "s3" => {
+                if !cfg!(feature = "s3") {
+                    return Err(invalid(
+                        "this weft was built without S3 support (the `s3` feature of weft-ingest)"
+                            .to_string(),
+                    ));
+                }
+                let bucket = parsed
+                    .host_str()
+                    .filter(|bucket| !bucket.is_empty())
+                    .ok_or_else(|| invalid("no bucket: s3://bucket/prefix".to_string()))?;
+                Ok(RemoteUrl::S3 {
+                    bucket: bucket.to_string(),
+                    prefix: parsed.path().to_string(),
+                })
+            }
+            other => Err(invalid(format!(
+                "unsupported scheme `{other}`; use s3://bucket/prefix or file:///path"
+            ))),
+        }
+    }
+}
+
 #[cfg(feature = "s3")]
-fn parse_s3(url: &str, parsed: &url::Url) -> Result<Remote, RemoteError> {
-    let invalid = |reason: String| RemoteError::InvalidUrl {
-        url: url.to_string(),
-        reason,
-    };
-    let bucket = parsed
-        .host_str()
-        .filter(|bucket| !bucket.is_empty())
-        .ok_or_else(|| invalid("no bucket: s3://bucket/prefix".to_string()))?;
+fn build_s3(url: &str, bucket: &str, prefix: &str) -> Result<Remote, RemoteError> {
     let store = object_store::aws::AmazonS3Builder::from_env()
         .with_bucket_name(bucket)
         .build()
-        .map_err(|error| invalid(format!("{error} (S3 settings come from AWS_* variables)")))?;
-    Ok(Remote::new(url, Arc::new(store), parsed.path()))
+        .map_err(|error| RemoteError::InvalidUrl {
+            url: url.to_string(),
+            reason: format!("{error} (S3 settings come from the AWS_* environment variables)"),
+        })?;
+    Ok(Remote::new(url, Arc::new(store), prefix))
 }
 
 #[cfg(not(feature = "s3"))]
-fn parse_s3(url: &str, _parsed: &url::Url) -> Result<Remote, RemoteError> {
+fn build_s3(url: &str, _bucket: &str, _prefix: &str) -> Result<Remote, RemoteError> {
     Err(RemoteError::InvalidUrl {
         url: url.to_string(),
         reason: "this weft was built without S3 support (the `s3` feature of weft-ingest)"

@@ -192,6 +192,18 @@ fn remote_urls_are_checked() {
             "{bad}"
         );
     }
+    let unmade = tempfile::tempdir().expect("tempdir");
+    let path = unmade.path().join("not-yet");
+    let config = StoreConfig {
+        remote: Some(format!("file://{}", path.display())),
+    };
+    config.validate().expect("valid");
+    assert!(
+        !path.exists(),
+        "checking a URL does not create its directory"
+    );
+    config.remote().expect("builds").expect("configured");
+    assert!(path.is_dir(), "building a file remote does");
     let config: StoreConfig = toml::from_str("").expect("empty section");
     assert!(config.remote().expect("valid").is_none());
     assert!(toml::from_str::<StoreConfig>("remot = \"s3://b\"").is_err());
