@@ -121,3 +121,37 @@ fn an_s3_remote_restores_what_sql_and_search_answered() {
     };
     round_trip(&format!("{url}/cli"));
 }
+
+/// `weft run --once` with `[store] remote` replicates the segments its files became before it
+/// exits, and a run with nothing new uploads nothing again.
+#[test]
+fn weft_run_replicates_before_it_exits() {
+    let work = tempfile::tempdir().expect("tempdir");
+    let remote_dir = work.path().join("remote");
+    let remote = format!("file://{}", remote_dir.display());
+    let config = work.path().join("weft.toml");
+    std::fs::write(&config, format!("[store]\nremote = \"{remote}\"\n")).expect("config");
+    let data_dir = work.path().join("data");
+    let run = |inputs: &[std::path::PathBuf]| {
+        succeeded(
+            weft()
+                .arg("--config")
+                .arg(&config)
+                .args(["run", "--once", "--no-api", "--json", "--data-dir"])
+                .arg(&data_dir)
+                .args(inputs)
+                .output()
+                .expect("weft run runs"),
+        )
+    };
+    let first = run(&[Path::new(FIXTURES).join("orders.log")]);
+    let stderr = String::from_utf8_lossy(&first.stderr);
+    assert!(stderr.contains("replicated 1 segment(s)"), "{stderr}");
+    let local = std::fs::read_to_string(data_dir.join("manifest.jsonl")).expect("manifest");
+    let copied = std::fs::read_to_string(remote_dir.join("manifest.jsonl")).expect("remote");
+    assert_eq!(local, copied);
+
+    let second = run(&[]);
+    let stderr = String::from_utf8_lossy(&second.stderr);
+    assert!(stderr.contains("replicated 0 segment(s)"), "{stderr}");
+}
