@@ -34,6 +34,8 @@ pub struct Progress {
     remote: String,
     /// Segment path (relative to the data directory) -> Parquet bytes uploaded.
     uploaded: HashMap<String, u64>,
+    /// The record ends in a line cut short by a crash: the next append starts a new line.
+    torn: bool,
 }
 
 impl Progress {
@@ -61,6 +63,7 @@ impl Progress {
             file,
             remote: remote.to_string(),
             uploaded,
+            torn: !text.is_empty() && !text.ends_with(b"\n"),
         })
     }
 
@@ -109,17 +112,72 @@ impl Progress {
             .append(true)
             .open(&self.file)
             .map_err(|error| StoreError::io("opening the replication record", &self.file, error))?;
-        // A crash may have cut the last line short: start on a fresh line (a blank line is
-        // ignored on load).
-        text.insert(0, '\n');
+        if self.torn {
+            text.insert(0, '\n');
+        }
         file.write_all(text.as_bytes())
             .and_then(|()| file.sync_data())
             .map_err(|error| {
                 StoreError::io("appending to the replication record", &self.file, error)
             })?;
+        self.torn = false;
         for entry in entries {
             self.uploaded.insert(entry.path.clone(), entry.bytes);
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn entry(segment: &str, bytes: u64) -> SegmentEntry {
+        SegmentEntry {
+            segment: segment.to_string(),
+            path: format!("events/{segment}.parquet"),
+            rows: 1,
+            bytes,
+            min_time: 0,
+            max_time: 0,
+            created: 0,
+            schema_version: "1".to_string(),
+            sources: Vec::new(),
+            checkpoint: None,
+        }
+    }
+
+    #[test]
+    fn records_survive_a_reload_per_remote_and_a_torn_line_is_skipped() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let mut progress = Progress::load(dir.path(), "s3://a/p").expect("load");
+        assert!(progress.is_empty());
+        progress.record(&[entry("x", 10)]).expect("record");
+        std::fs::OpenOptions::new()
+            .append(true)
+            .open(dir.path().join(PROGRESS_FILE))
+            .and_then(|mut file| file.write_all(b"{\"remote\":\"s3://a/p\",\"seg"))
+            .expect("simulate a torn append");
+        let mut progress = Progress::load(dir.path(), "s3://a/p").expect("load");
+        progress.record(&[entry("y", 20)]).expect("record");
+
+        let reloaded = Progress::load(dir.path(), "s3://a/p").expect("load");
+        assert!(reloaded.contains(&entry("x", 10)));
+        assert!(reloaded.contains(&entry("y", 20)));
+        assert!(
+            !reloaded.contains(&entry("y", 21)),
+            "another size is another file"
+        );
+        assert!(
+            Progress::load(dir.path(), "s3://b/p")
+                .expect("load")
+                .is_empty()
+        );
+
+        let mut kept = reloaded;
+        let listing = HashMap::from([("events/x.parquet".to_string(), 10)]);
+        assert_eq!(kept.keep_listed(&listing), ["events/y.parquet"]);
+        assert!(kept.contains(&entry("x", 10)));
+        assert!(!kept.contains(&entry("y", 20)));
     }
 }
