@@ -14,8 +14,9 @@ use weft_ingest::store::remote::{
 
 use crate::config::WeftConfig;
 
-/// How long `weft ingest` waits, when done, for the remote to catch up.
-const FINISH_TIMEOUT: Duration = Duration::from_secs(120);
+/// How long `weft ingest` and `weft run` wait, when done, for the remote to take another
+/// segment before leaving the rest to the next run.
+const FINISH_PATIENCE: Duration = Duration::from_secs(30);
 
 #[derive(Debug, Args)]
 pub struct StoreArgs {
@@ -107,14 +108,14 @@ pub fn start_replication(
     Ok(Some(handle))
 }
 
-/// Lets background replication catch up (for at most two minutes) and stops it; says on
-/// stderr what is left when it could not.
+/// Lets background replication catch up (while the remote takes a segment at least every
+/// 30 s) and stops it; says on stderr what is left when it could not.
 pub fn finish_replication(handle: Option<ReplicatorHandle>) {
     let Some(handle) = handle else {
         return;
     };
     let stats = handle.stats();
-    match handle.finish(FINISH_TIMEOUT) {
+    match handle.finish(FINISH_PATIENCE) {
         Ok(report) if report.other_process => eprintln!(
             "another weft process over this data directory replicates it to the store's remote"
         ),

@@ -73,6 +73,10 @@ pub enum RemoteError {
         location: String,
         reason: String,
     },
+    #[error(
+        "{remote} holds another store: its manifest lists {segments} segment(s) this data directory does not; replicate to another prefix, or restore from it (`weft store restore`)"
+    )]
+    Foreign { remote: String, segments: usize },
     #[error("the replication thread stopped: {0}")]
     Thread(String),
 }
@@ -252,8 +256,16 @@ impl RemoteUrl {
 
 #[cfg(feature = "s3")]
 fn build_s3(url: &str, bucket: &str, prefix: &str) -> Result<Remote, RemoteError> {
+    // weft retries a failed pass itself, with its own backoff; the client retries a request
+    // only briefly, so that a pass against an unreachable endpoint fails within seconds.
+    let retry = object_store::RetryConfig {
+        max_retries: 3,
+        retry_timeout: std::time::Duration::from_secs(30),
+        ..object_store::RetryConfig::default()
+    };
     let store = object_store::aws::AmazonS3Builder::from_env()
         .with_bucket_name(bucket)
+        .with_retry(retry)
         .build()
         .map_err(|error| RemoteError::InvalidUrl {
             url: url.to_string(),

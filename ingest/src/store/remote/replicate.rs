@@ -16,7 +16,7 @@ use super::progress::Progress;
 use super::{Remote, RemoteError};
 use crate::index::index_path;
 use crate::store::StoreError;
-use crate::store::manifest::{MANIFEST_FILE, Manifest, ManifestLine, SegmentEntry};
+use crate::store::manifest::{MANIFEST_FILE, Manifest, ManifestLine, SegmentEntry, parse_lines};
 
 /// The file whose lock makes one process at a time replicate a data directory.
 pub const REPLICATION_LOCK_FILE: &str = "replication.lock";
@@ -224,10 +224,10 @@ impl Replicator {
         if self.caught_up_at == Some(manifest_len) {
             return Ok(SyncReport::default());
         }
-        if self.progress.is_none() {
-            self.progress = Some(self.verified_progress()?);
-        }
         let lines = manifest.load_lines()?;
+        if self.progress.is_none() {
+            self.progress = Some(self.verified_progress(&lines)?);
+        }
         let mut report = SyncReport::default();
         let mut failure = None;
         for line in &lines {
@@ -316,7 +316,37 @@ impl Replicator {
 
     /// The replication record, keeping only segments whose Parquet file the remote still
     /// holds at the size uploaded.
-    fn verified_progress(&self) -> Result<Progress, RemoteError> {
+    /// Refuses a remote whose manifest lists segments this data directory does not: it holds
+    /// another store, whose manifest replication would overwrite.
+    fn verified_progress(&self, lines: &[ManifestLine]) -> Result<Progress, RemoteError> {
+        let location = self.remote.location(MANIFEST_FILE);
+        let remote_manifest = self
+            .runtime
+            .block_on(async { self.remote.store.get(&location).await?.bytes().await });
+        match remote_manifest {
+            Ok(text) => {
+                let local: std::collections::HashSet<&str> = lines
+                    .iter()
+                    .filter_map(|line| match line {
+                        ManifestLine::Segment(entry) => Some(entry.segment.as_str()),
+                        ManifestLine::Checkpoint(_) => None,
+                    })
+                    .collect();
+                let foreign = parse_lines(&text)
+                    .filter(|line| {
+                        matches!(line, Ok(ManifestLine::Segment(entry)) if !local.contains(entry.segment.as_str()))
+                    })
+                    .count();
+                if foreign > 0 {
+                    return Err(RemoteError::Foreign {
+                        remote: self.remote.url.clone(),
+                        segments: foreign,
+                    });
+                }
+            }
+            Err(object_store::Error::NotFound { .. }) => {}
+            Err(error) => return Err(self.remote.error("downloading", &location, error)),
+        }
         let mut progress = Progress::load(&self.data_dir, self.remote.url())?;
         if progress.is_empty() {
             return Ok(progress);
@@ -425,22 +455,33 @@ impl Replicator {
                 }
             };
             match commands.recv_timeout(wait) {
-                Ok(Command::Finish { deadline }) => return self.finish(deadline),
+                Ok(Command::Finish { patience }) => return self.finish(patience),
                 Err(mpsc::RecvTimeoutError::Timeout) => {}
                 Err(mpsc::RecvTimeoutError::Disconnected) => return Ok(SyncReport::default()),
             }
         }
     }
 
-    /// Passes until caught up or `deadline`; the last pass's outcome.
-    fn finish(&mut self, deadline: Instant) -> Result<SyncReport, RemoteError> {
+    /// Passes until caught up, or until `patience` passes without a segment uploaded; the
+    /// last pass's outcome.
+    fn finish(&mut self, patience: Duration) -> Result<SyncReport, RemoteError> {
+        let mut deadline = Instant::now() + patience;
         let mut failures: u32 = 0;
         loop {
             self.caught_up_at = None;
+            let uploaded = self.stats.segments_uploaded();
             let outcome = self.sync();
-            let done =
-                matches!(&outcome, Ok(report) if report.pending == 0 || report.other_process);
-            if done || Instant::now() >= deadline {
+            if self.stats.segments_uploaded() > uploaded {
+                deadline = Instant::now() + patience;
+            }
+            match &outcome {
+                Ok(report) if report.pending == 0 || report.other_process => return outcome,
+                Ok(_) => {}
+                Err(error) => {
+                    warn!(%error, "replication failed; retrying until the remote answers or the wait runs out");
+                }
+            }
+            if Instant::now() >= deadline {
                 return outcome;
             }
             failures = failures.saturating_add(1);
@@ -459,7 +500,7 @@ fn backoff(options: &ReplicatorOptions, failures: u32) -> Duration {
 }
 
 enum Command {
-    Finish { deadline: Instant },
+    Finish { patience: Duration },
 }
 
 /// A replicator running on its own thread. Dropping the handle stops it after its current
@@ -482,13 +523,12 @@ impl ReplicatorHandle {
         Arc::clone(&self.stats)
     }
 
-    /// Replicates until every listed segment is on the remote or `timeout` passes, then stops
-    /// the thread. Returns the last pass's outcome: a report with `pending > 0`, or the error
-    /// of the last failed pass, when the remote did not catch up in time (the rest is uploaded
-    /// by the next replicator over this data directory).
-    pub fn finish(self, timeout: Duration) -> Result<SyncReport, RemoteError> {
-        let deadline = Instant::now() + timeout;
-        let _ = self.sender.send(Command::Finish { deadline });
+    /// Replicates until every listed segment is on the remote, or until `patience` passes
+    /// without a segment uploaded, then stops the thread. Returns the last pass's outcome: a
+    /// report with `pending > 0`, or the error of the last failed pass, when the remote did
+    /// not catch up (the rest is uploaded by the next replicator over this data directory).
+    pub fn finish(self, patience: Duration) -> Result<SyncReport, RemoteError> {
+        let _ = self.sender.send(Command::Finish { patience });
         self.thread
             .join()
             .map_err(|_| RemoteError::Thread("it panicked".to_string()))?

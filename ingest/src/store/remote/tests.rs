@@ -165,6 +165,32 @@ fn a_local_directory_remote_round_trips_the_store() {
 }
 
 #[test]
+fn a_remote_holding_another_store_is_refused_not_overwritten() {
+    let first = tempfile::tempdir().expect("tempdir");
+    let second = tempfile::tempdir().expect("tempdir");
+    fill(first.path(), 1);
+    fill(second.path(), 1);
+    let store = Arc::new(InMemory::new());
+    let remote = Remote::new("memory://shared", store, "weft");
+    Replicator::new(first.path(), remote.clone(), fast())
+        .expect("replicator")
+        .sync()
+        .expect("sync");
+    let before = remote_segments(&remote);
+    let mut other = Replicator::new(second.path(), remote.clone(), fast()).expect("replicator");
+    let refused = other.sync();
+    assert!(
+        matches!(refused, Err(RemoteError::Foreign { segments: 3, .. })),
+        "{refused:?}"
+    );
+    assert_eq!(
+        remote_segments(&remote),
+        before,
+        "the first store's manifest stays"
+    );
+}
+
+#[test]
 fn restore_refuses_a_directory_that_is_not_empty_or_a_remote_without_manifest() {
     let remote = Remote::new("memory://empty", Arc::new(InMemory::new()), "p");
     let dir = tempfile::tempdir().expect("tempdir");
