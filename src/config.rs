@@ -11,6 +11,7 @@ use serde::Deserialize;
 use weft_correlate::config::DetectConfig;
 use weft_ingest::config::IngestConfig;
 use weft_ingest::source::kafka::config::KafkaConfig;
+use weft_ingest::store::remote::StoreConfig;
 use weft_query::ApiSection;
 
 /// The configuration `weft init` writes: every section, documented, with its defaults.
@@ -28,6 +29,9 @@ pub struct WeftConfig {
     /// Reading and normalizing logs.
     #[serde(default)]
     pub ingest: IngestConfig,
+    /// The event store: its replication to object storage.
+    #[serde(default)]
+    pub store: StoreConfig,
     /// Kafka ingest workers (`weft ingest --kafka`, and `weft run` when brokers and topics
     /// are set).
     #[serde(default)]
@@ -59,6 +63,10 @@ impl WeftConfig {
             .with_context(|| format!("invalid configuration in {}", path.display()))?;
         config
             .ingest
+            .validate()
+            .with_context(|| format!("invalid configuration in {}", path.display()))?;
+        config
+            .store
             .validate()
             .with_context(|| format!("invalid configuration in {}", path.display()))?;
         config
@@ -99,6 +107,19 @@ mod tests {
             .build()
             .expect("no outputs, nothing to check");
         assert!(config.api.oidc.is_none(), "OIDC is off by default");
+        assert!(config.store.remote.is_none(), "no replication by default");
+    }
+
+    #[test]
+    fn a_store_remote_is_read_and_checked() {
+        let config: WeftConfig =
+            toml::from_str("[store]\nremote = \"file:///tmp/weft-remote\"\n").expect("parses");
+        assert_eq!(
+            config.store.remote.as_deref(),
+            Some("file:///tmp/weft-remote")
+        );
+        let bad: WeftConfig = toml::from_str("[store]\nremote = \"ftp://x/y\"\n").expect("parses");
+        assert!(bad.store.validate().is_err());
     }
 
     /// The commented `[api.oidc]` example of the template, uncommented, is a valid section.

@@ -63,6 +63,7 @@ pub struct KafkaArgs {
 
 pub fn run(args: IngestArgs, config: WeftConfig) -> anyhow::Result<ExitCode> {
     let data_dir = config.data_dir(args.data_dir.clone());
+    let store_config = config.store.clone();
     if args.kafka.kafka {
         return run_kafka(args, config, data_dir);
     }
@@ -83,6 +84,7 @@ pub fn run(args: IngestArgs, config: WeftConfig) -> anyhow::Result<ExitCode> {
         );
     }
 
+    let replication = crate::store_cmd::start_replication(&store_config, &data_dir)?;
     let inputs: Vec<Input> = args.inputs.iter().map(|arg| Input::from_arg(arg)).collect();
     let progress = Progress::start(&inputs, ingestor.progress_counter());
     let mut failure = None;
@@ -97,6 +99,7 @@ pub fn run(args: IngestArgs, config: WeftConfig) -> anyhow::Result<ExitCode> {
     let summary = ingestor
         .finish()
         .context("cannot make the stored events durable")?;
+    crate::store_cmd::finish_replication(replication);
 
     if args.json {
         println!(
@@ -151,6 +154,7 @@ fn run_kafka(args: IngestArgs, config: WeftConfig, data_dir: PathBuf) -> anyhow:
         config: config.ingest,
         flush: FlushPolicy::default(),
     };
+    let replication = crate::store_cmd::start_replication(&config.store, &data_dir)?;
     let summary = kafka::run(KafkaRun {
         data_dir: &data_dir,
         settings,
@@ -158,8 +162,9 @@ fn run_kafka(args: IngestArgs, config: WeftConfig, data_dir: PathBuf) -> anyhow:
         until_idle,
         stop: &stop,
         lag: Default::default(),
-    })
-    .with_context(|| {
+    });
+    crate::store_cmd::finish_replication(replication);
+    let summary = summary.with_context(|| {
         format!(
             "kafka worker stopped (data directory {})",
             data_dir.display()

@@ -19,6 +19,7 @@ mod rules_cmd;
 mod run_cmd;
 mod serve_cmd;
 mod ship_cmd;
+mod store_cmd;
 mod token_cmd;
 
 use std::path::PathBuf;
@@ -62,6 +63,9 @@ enum Command {
     Ship(ship_cmd::ShipArgs),
     /// Check Sigma rules and try them on sample events.
     Rules(rules_cmd::RulesArgs),
+    /// Replicate the event store to object storage ([store] remote), or restore a data
+    /// directory from it.
+    Store(store_cmd::StoreArgs),
     /// Serve the analyst API (HTTPS with --tls-cert/--tls-key).
     Serve(serve_cmd::ServeArgs),
     /// Create, list and revoke API tokens.
@@ -100,6 +104,8 @@ fn main() -> ExitCode {
         Command::Ship(args) => ship_cmd::run(args),
         Command::Rules(args) => config::WeftConfig::load(cli.config.as_deref())
             .and_then(|config| rules_cmd::run(args, config)),
+        Command::Store(args) => config::WeftConfig::load(cli.config.as_deref())
+            .and_then(|config| store_cmd::run(args, config)),
         Command::Serve(args) => config::WeftConfig::load(cli.config.as_deref())
             .and_then(|config| serve_cmd::run(args, config)),
         Command::Token(args) => config::WeftConfig::load(cli.config.as_deref())

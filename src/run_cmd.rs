@@ -94,6 +94,8 @@ pub fn run(args: RunArgs, config: WeftConfig) -> anyhow::Result<ExitCode> {
             data_dir.join(crate::rule_pack::DIR).display()
         );
     }
+    // Segments the sources make durable are replicated to `[store] remote` meanwhile.
+    let replication = crate::store_cmd::start_replication(&config.store, &data_dir)?;
     ingest_files(&args, &config, &data_dir)?;
     let (mut service, rules) = open_service(&detect, &data_dir)?;
 
@@ -101,7 +103,7 @@ pub fn run(args: RunArgs, config: WeftConfig) -> anyhow::Result<ExitCode> {
     // The worker publishes its lag here, and the API in this process reads it.
     let lag = ConsumerLag::default();
     let poll = detect.poll_interval.0;
-    std::thread::scope(|scope| -> anyhow::Result<ExitCode> {
+    let outcome = std::thread::scope(|scope| -> anyhow::Result<ExitCode> {
         let kafka_worker = kafka.then(|| {
             let stop = Arc::clone(&stop);
             let config = config.clone();
@@ -129,6 +131,7 @@ pub fn run(args: RunArgs, config: WeftConfig) -> anyhow::Result<ExitCode> {
                 insecure_no_tls: false,
                 api: ApiConfig {
                     consumer_lag: kafka.then(|| lag.clone()),
+                    replication: replication.as_ref().map(|handle| handle.stats()),
                     ..api_config(&detect, &config.api)?
                 },
             };
@@ -195,7 +198,9 @@ pub fn run(args: RunArgs, config: WeftConfig) -> anyhow::Result<ExitCode> {
         // What the sources delivered before the stop is still detected.
         service.step(false).context("detection failed")?;
         Ok(ExitCode::SUCCESS)
-    })
+    });
+    crate::store_cmd::finish_replication(replication);
+    outcome
 }
 
 /// The API's configuration: `[api]` (OIDC bearer tokens), with the detection side's rule

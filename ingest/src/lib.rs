@@ -7,7 +7,9 @@
 //! - [`parse`] holds one parser per format, registered in [`parse::FORMATS`], and the
 //!   per-record format detection behind `--format auto`.
 //! - [`store`] writes Parquet segments and the manifest; [`source::kafka`] (feature `kafka`)
-//!   runs Kafka consumer-group workers whose offsets the manifest records.
+//!   runs Kafka consumer-group workers whose offsets the manifest records;
+//!   [`store::remote`] replicates the store to object storage and restores it (S3 with the
+//!   default feature `s3`, a directory always).
 //! - [`event::Event`] is what a parser produces; [`batch::EventBatchBuilder`] appends events
 //!   straight into Arrow arrays.
 //!

@@ -66,9 +66,9 @@ pub struct CheckpointLine {
 }
 
 /// One line of the manifest.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(untagged)]
-enum ManifestLine {
+pub enum ManifestLine {
     Segment(SegmentEntry),
     Checkpoint(CheckpointLine),
 }
@@ -149,6 +149,17 @@ impl Manifest {
         Ok(loaded)
     }
 
+    /// Reads every valid line in file order (segments and checkpoints interleaved, as
+    /// written); unreadable lines are skipped, as by [`Manifest::load`].
+    pub fn load_lines(&self) -> Result<Vec<ManifestLine>, StoreError> {
+        let text = match std::fs::read(&self.path) {
+            Ok(text) => text,
+            Err(error) if error.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+            Err(error) => return Err(StoreError::io("reading the manifest", &self.path, error)),
+        };
+        Ok(parse_lines(&text).filter_map(Result::ok).collect())
+    }
+
     /// Appends entries and fsyncs: after this returns, the segments are durable and visible.
     /// The entries are written with one `write`, so a checkpoint's lines go in together.
     pub fn append(&self, entries: &[SegmentEntry]) -> Result<(), StoreError> {
@@ -210,6 +221,17 @@ impl LoadedManifest {
     pub fn next_offsets(&self) -> BTreeMap<(String, i32), i64> {
         next_offsets(self.checkpoints())
     }
+}
+
+/// Each non-blank line of manifest text, parsed, with its number on error.
+pub fn parse_lines(text: &[u8]) -> impl Iterator<Item = Result<ManifestLine, (usize, String)>> {
+    text.split(|byte| *byte == b'\n')
+        .enumerate()
+        .filter(|(_, line)| !line.iter().all(u8::is_ascii_whitespace))
+        .map(|(index, line)| {
+            serde_json::from_slice::<ManifestLine>(line)
+                .map_err(|error| (index + 1, error.to_string()))
+        })
 }
 
 /// One past the largest completed offset per `(topic, partition)` over `checkpoints`.

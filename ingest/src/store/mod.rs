@@ -21,9 +21,15 @@
 //! one [`Checkpoint`] that also records the offsets it completed. Several workers (processes)
 //! may share a data directory: publishing segments and recovery hold an exclusive lock on
 //! `store.lock`, so recovery never mistakes another worker's write in progress for a crash.
+//!
+//! With a remote (`[store] remote`), [`remote::Replicator`] copies durable segments and the
+//! manifest to object storage off the write path, and [`remote::restore`] builds a data
+//! directory back from it (`replicated.jsonl` and `replication.lock` in the data directory are
+//! its record and lock).
 
 pub mod manifest;
 mod recover;
+pub mod remote;
 pub mod segment;
 pub mod segment_index;
 

@@ -44,12 +44,16 @@ pub async fn readyz(State(state): State<AppState>) -> Response {
 }
 
 pub async fn metrics(State(state): State<AppState>) -> Response {
+    let mut body = state.metrics().render();
+    if let Some(replication) = &state.config().replication {
+        body.push_str(&replication.render());
+    }
     (
         [(
             header::CONTENT_TYPE,
             HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8"),
         )],
-        state.metrics().render(),
+        body,
     )
         .into_response()
 }

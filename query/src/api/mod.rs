@@ -59,6 +59,9 @@ pub struct ApiConfig {
     /// The consumer lag of a Kafka worker running in the same process (`weft run`), shown
     /// in the ingest stats; `None` where the API runs on its own (`weft serve`).
     pub consumer_lag: Option<ConsumerLag>,
+    /// The counters of the store's replication to object storage running in the same process
+    /// (`weft run` with `[store] remote`), exported at `/metrics`.
+    pub replication: Option<std::sync::Arc<weft_ingest::store::remote::ReplicationStats>>,
     /// OpenID Connect bearer tokens (`[api.oidc]`); `None`: only weft's own tokens.
     pub oidc: Option<OidcSettings>,
     /// `/metrics` answers without a token (`[api] public_metrics`), for a scraper inside the
@@ -87,6 +90,7 @@ impl Default for ApiConfig {
             mapping: Vec::new(),
             placeholders: None,
             consumer_lag: None,
+            replication: None,
             oidc: None,
         }
     }
