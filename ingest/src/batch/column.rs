@@ -7,7 +7,8 @@
 //! never undefined data.
 //!
 //! Each builder sizes its next batch like the one it just finished, so steady-state appends do
-//! not regrow (and copy) a buffer.
+//! not regrow (and copy) a buffer; the largest ([`EntryText`]) also write the next batch into
+//! the buffers of the one before, once that batch is dropped.
 
 use std::sync::Arc;
 
@@ -74,15 +75,24 @@ impl TextColumn {
     }
 }
 
-/// A `Utf8` column without nulls, for the keys and values of `attrs`: an append is a copy of
-/// the bytes and an offset, without the null bookkeeping and overflow check of Arrow's
+/// A `Utf8` column without nulls, for `raw` and the keys and values of `attrs`: an append is a
+/// copy of the bytes and an offset, without the null bookkeeping and overflow check of Arrow's
 /// builder, which add up over the twenty-odd entries of a row. The text is checked to be UTF-8
 /// once, when the array is made.
+///
+/// These are a batch's largest buffers, and the builder takes them back once the batch made
+/// from them is dropped: [`finish`](Self::finish) keeps a reference to the buffers it hands
+/// out, and the next `finish` refills them if that reference is the last one (else it
+/// allocates, as when nothing was handed out yet). A running stream then writes into memory it
+/// already touched, instead of fresh pages the kernel zeroes first; a builder keeps one
+/// batch's worth of these buffers between batches.
 #[derive(Debug)]
 pub(super) struct EntryText {
     bytes: Vec<u8>,
     /// One more than entries: where each starts, then the end.
     offsets: Vec<i32>,
+    /// The buffers of the array the last `finish` made.
+    lent: Option<(Buffer, Buffer)>,
 }
 
 impl EntryText {
@@ -92,6 +102,7 @@ impl EntryText {
         EntryText {
             bytes: Vec::with_capacity(bytes),
             offsets,
+            lent: None,
         }
     }
 
@@ -114,15 +125,35 @@ impl EntryText {
             .push(i32::try_from(self.bytes.len()).unwrap_or(i32::MAX));
     }
 
-    /// The entries so far as an array; the builder starts over, sized like this batch.
+    /// The entries so far as an array; the builder starts over, sized like this batch, in the
+    /// buffers of the previous batch when they are free.
     pub(super) fn finish(&mut self) -> Result<StringArray, ArrowError> {
-        let fresh = EntryText::with_capacity(with_slack(self.len()), with_slack(self.bytes()));
-        let EntryText { bytes, offsets } = std::mem::replace(self, fresh);
-        StringArray::try_new(
-            OffsetBuffer::new(ScalarBuffer::from(offsets)),
-            Buffer::from_vec(bytes),
-            None,
-        )
+        let (entries, bytes) = (with_slack(self.len()), with_slack(self.bytes()));
+        let (free_bytes, free_offsets) = match self.lent.take() {
+            Some((bytes, offsets)) => (bytes.into_vec().ok(), offsets.into_vec().ok()),
+            None => (None, None),
+        };
+        let mut next_offsets = empty_with_capacity(free_offsets, entries + 1);
+        next_offsets.push(0);
+        let values = Buffer::from_vec(std::mem::replace(
+            &mut self.bytes,
+            empty_with_capacity(free_bytes, bytes),
+        ));
+        let offsets = Buffer::from_vec(std::mem::replace(&mut self.offsets, next_offsets));
+        self.lent = Some((values.clone(), offsets.clone()));
+        StringArray::try_new(OffsetBuffer::new(ScalarBuffer::from(offsets)), values, None)
+    }
+}
+
+/// An empty vector with room for `capacity` items: `free` emptied when it has the room, else a
+/// new allocation (growing `free` would copy its stale contents).
+fn empty_with_capacity<T>(free: Option<Vec<T>>, capacity: usize) -> Vec<T> {
+    match free {
+        Some(mut free) if free.capacity() >= capacity => {
+            free.clear();
+            free
+        }
+        _ => Vec::with_capacity(capacity),
     }
 }
 
@@ -275,6 +306,35 @@ mod tests {
                 .len(),
             0
         );
+    }
+
+    #[test]
+    fn entry_texts_refill_the_buffers_of_a_dropped_array() {
+        let mut column = EntryText::with_capacity(4, 64);
+        column.push("first");
+        let first = column.finish().expect("valid");
+        let first_bytes = first.values().as_ptr();
+        column.push("second");
+        drop(first);
+        let second = column.finish().expect("valid");
+        assert_eq!(
+            column.bytes.as_ptr(),
+            first_bytes,
+            "the dropped array's buffer"
+        );
+        column.push("third");
+        let third = column.finish().expect("valid");
+        assert_ne!(
+            column.bytes.as_ptr(),
+            second.values().as_ptr(),
+            "a live array's buffer is never written"
+        );
+        column.push("fourth");
+        let fourth = column.finish().expect("valid");
+        assert_eq!(second.value(0), "second");
+        assert_eq!(third.value(0), "third");
+        assert_eq!(fourth.value(0), "fourth");
+        assert_eq!(fourth.len(), 1);
     }
 
     #[test]

@@ -16,7 +16,7 @@ use arrow_schema::{ArrowError, DataType};
 
 use crate::event::{Event, Flag, Text};
 use crate::schema;
-use column::{DictionaryColumn, EntryText, TextColumn, with_slack};
+use column::{DictionaryColumn, EntryText, TextColumn};
 
 /// What the pipeline knows about the record an event came from.
 #[derive(Debug, Clone, Copy)]
@@ -62,7 +62,7 @@ pub struct EventBatchBuilder {
     request_id: TextColumn,
     session_id: TextColumn,
     message: TextColumn,
-    raw: TextColumn,
+    raw: EntryText,
     attrs: AttrsColumn,
     flags: ListBuilder<StringBuilder>,
     rows: usize,
@@ -106,12 +106,12 @@ struct AttrsColumn {
 }
 
 impl AttrsColumn {
-    fn with_capacity(rows: usize, entries: usize, key_bytes: usize, value_bytes: usize) -> Self {
+    fn with_capacity(rows: usize) -> Self {
         let mut offsets = Vec::with_capacity(rows + 1);
         offsets.push(0);
         AttrsColumn {
-            keys: EntryText::with_capacity(entries, key_bytes),
-            values: EntryText::with_capacity(entries, value_bytes),
+            keys: EntryText::with_capacity(0, 0),
+            values: EntryText::with_capacity(0, 0),
             offsets,
             validity: NullBufferBuilder::new(rows),
         }
@@ -137,20 +137,15 @@ impl AttrsColumn {
     /// The map so far as an array; the builder starts over, sized like this batch.
     fn finish(&mut self) -> Result<MapArray, ArrowError> {
         let rows = self.offsets.len() - 1;
-        let entries = self.keys.len();
-        // Size the next batch's key and value buffers like this one's.
-        let (key_bytes, value_bytes) = (self.keys.bytes(), self.values.bytes());
-        let mut taken = std::mem::replace(
-            self,
-            AttrsColumn::with_capacity(
-                rows,
-                with_slack(entries),
-                with_slack(key_bytes),
-                with_slack(value_bytes),
-            ),
-        );
-        let keys: ArrayRef = Arc::new(taken.keys.finish()?);
-        let values: ArrayRef = Arc::new(taken.values.finish()?);
+        // Every part starts over before any error is returned.
+        let keys = self.keys.finish();
+        let values = self.values.finish();
+        let mut next_offsets = Vec::with_capacity(rows + 1);
+        next_offsets.push(0);
+        let offsets = std::mem::replace(&mut self.offsets, next_offsets);
+        let validity = std::mem::replace(&mut self.validity, NullBufferBuilder::new(rows)).finish();
+        let keys: ArrayRef = Arc::new(keys?);
+        let values: ArrayRef = Arc::new(values?);
         let DataType::Map(entries_field, ordered) = schema::attrs_type() else {
             return Err(ArrowError::SchemaError("attrs is not a map".into()));
         };
@@ -160,14 +155,8 @@ impl AttrsColumn {
             ));
         };
         let entries = StructArray::try_new(fields, vec![keys, values], None)?;
-        let offsets = OffsetBuffer::new(ScalarBuffer::from(taken.offsets));
-        MapArray::try_new(
-            entries_field,
-            offsets,
-            entries,
-            taken.validity.finish(),
-            ordered,
-        )
+        let offsets = OffsetBuffer::new(ScalarBuffer::from(offsets));
+        MapArray::try_new(entries_field, offsets, entries, validity, ordered)
     }
 }
 impl EventBatchBuilder {
@@ -204,8 +193,8 @@ impl EventBatchBuilder {
             request_id: TextColumn::new(),
             session_id: TextColumn::new(),
             message: TextColumn::new(),
-            raw: TextColumn::new(),
-            attrs: AttrsColumn::with_capacity(rows, 0, 0, 0),
+            raw: EntryText::with_capacity(0, 0),
+            attrs: AttrsColumn::with_capacity(rows),
             flags: ListBuilder::with_capacity(StringBuilder::new(), rows),
             rows: 0,
             bytes: 0,
@@ -327,7 +316,7 @@ impl EventBatchBuilder {
             Arc::new(self.request_id.finish()),
             Arc::new(self.session_id.finish()),
             Arc::new(self.message.finish()),
-            Arc::new(self.raw.finish()),
+            Arc::new(self.raw.finish()?),
             Arc::new(self.attrs.finish()?),
             Arc::new(self.flags.finish()),
         ];
@@ -416,6 +405,50 @@ mod tests {
         assert_eq!(attrs.value(0).len(), 1);
         assert!(attrs.is_null(1));
         assert!(builder.is_empty(), "finish starts over");
+    }
+
+    #[test]
+    fn batches_the_caller_keeps_keep_their_contents_while_the_builder_goes_on() {
+        let mut builder = EventBatchBuilder::new();
+        let mut event = Event::new("json");
+        event.time = Some(1);
+        let raws = ["first record", "second record", "third record"];
+        let attrs = [("k1", "v1"), ("k2", "v2"), ("k3", "v3")];
+        let mut kept = Vec::new();
+        for round in 0..6 {
+            let (key, value) = attrs[round % 3];
+            event.attrs = vec![(Cow::Borrowed(key), Cow::Borrowed(value))];
+            builder.append(&event, &meta(raws[round % 3]));
+            let batch = builder.finish().expect("valid batch");
+            // Every other batch stays alive while the builder goes on.
+            if round % 2 == 0 {
+                kept.push((round, batch));
+            }
+        }
+        for (round, batch) in &kept {
+            let raw = batch
+                .column_by_name(schema::RAW)
+                .expect("column")
+                .as_string::<i32>();
+            assert_eq!(raw.value(0), raws[round % 3], "batch {round}");
+            let map = batch
+                .column_by_name(schema::ATTRS)
+                .expect("column")
+                .as_map();
+            let entry = map.value(0);
+            let (key, value) = attrs_pair(&entry);
+            assert_eq!(
+                (key.as_str(), value.as_str()),
+                attrs[round % 3],
+                "batch {round}"
+            );
+        }
+    }
+
+    fn attrs_pair(entry: &arrow_array::StructArray) -> (String, String) {
+        let key = entry.column(0).as_string::<i32>().value(0).to_string();
+        let value = entry.column(1).as_string::<i32>().value(0).to_string();
+        (key, value)
     }
 
     #[test]
