@@ -235,49 +235,72 @@ fn remote_urls_are_checked() {
     assert!(toml::from_str::<StoreConfig>("remot = \"s3://b\"").is_err());
 }
 
-/// An object store that refuses the first `failures` writes, then writes to `inner`, counting
-/// the Parquet files written.
+/// An in-memory object store that refuses writes as told: the first `refuse_first` ones, and
+/// every one once `budget` writes went through. Counts the Parquet files written;
+/// [`FaultyStore::sharing`] is a second view of the same objects and count with a budget of
+/// its own.
 #[derive(Debug)]
-struct FlakyStore {
-    inner: InMemory,
-    failures: AtomicUsize,
-    parquet_puts: AtomicUsize,
+struct FaultyStore {
+    inner: Arc<InMemory>,
+    refuse_first: AtomicUsize,
+    budget: AtomicUsize,
+    parquet_puts: Arc<AtomicUsize>,
 }
 
-impl FlakyStore {
-    fn new(failures: usize) -> FlakyStore {
-        FlakyStore {
-            inner: InMemory::new(),
-            failures: AtomicUsize::new(failures),
-            parquet_puts: AtomicUsize::new(0),
+impl FaultyStore {
+    fn refusing_first(failures: usize) -> FaultyStore {
+        FaultyStore {
+            inner: Arc::new(InMemory::new()),
+            refuse_first: AtomicUsize::new(failures),
+            budget: AtomicUsize::new(usize::MAX),
+            parquet_puts: Arc::new(AtomicUsize::new(0)),
+        }
+    }
+
+    fn sharing(&self, budget: usize) -> FaultyStore {
+        FaultyStore {
+            inner: self.inner.clone(),
+            refuse_first: AtomicUsize::new(0),
+            budget: AtomicUsize::new(budget),
+            parquet_puts: self.parquet_puts.clone(),
         }
     }
 }
 
-impl std::fmt::Display for FlakyStore {
+/// Takes one from `counter`; false when it was already zero.
+fn take_one(counter: &AtomicUsize) -> bool {
+    counter
+        .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |left| {
+            left.checked_sub(1)
+        })
+        .is_ok()
+}
+
+impl std::fmt::Display for FaultyStore {
     fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        formatter.write_str("FlakyStore")
+        formatter.write_str("FaultyStore")
     }
 }
 
 #[async_trait::async_trait]
-impl ObjectStore for FlakyStore {
+impl ObjectStore for FaultyStore {
     async fn put_opts(
         &self,
         location: &ObjectPath,
         payload: PutPayload,
         opts: PutOptions,
     ) -> object_store::Result<PutResult> {
-        let refused = self
-            .failures
-            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |left| {
-                left.checked_sub(1)
-            })
-            .is_ok();
-        if refused {
+        let refusal = if take_one(&self.refuse_first) {
+            Some("connection refused")
+        } else if !take_one(&self.budget) {
+            Some("connection reset")
+        } else {
+            None
+        };
+        if let Some(reason) = refusal {
             return Err(object_store::Error::Generic {
-                store: "FlakyStore",
-                source: "connection refused".into(),
+                store: "FaultyStore",
+                source: reason.into(),
             });
         }
         if location.as_ref().ends_with(".parquet") {
@@ -356,7 +379,7 @@ fn remote_segments(remote: &Remote) -> Vec<String> {
 fn a_failing_remote_is_retried_in_the_background_and_loses_nothing() {
     let data = tempfile::tempdir().expect("tempdir");
     let restored = tempfile::tempdir().expect("tempdir");
-    let flaky = Arc::new(FlakyStore::new(7));
+    let flaky = Arc::new(FaultyStore::refusing_first(7));
     let remote = Remote::new("memory://flaky", flaky.clone(), "weft");
     let handle = Replicator::new(data.path(), remote.clone(), fast())
         .expect("replicator")
@@ -366,7 +389,7 @@ fn a_failing_remote_is_retried_in_the_background_and_loses_nothing() {
     let report = handle.finish(Duration::from_secs(30)).expect("caught up");
     assert_eq!(report.pending, 0);
     assert_eq!(
-        flaky.failures.load(Ordering::SeqCst),
+        flaky.refuse_first.load(Ordering::SeqCst),
         0,
         "every failure was met"
     );
@@ -391,14 +414,11 @@ fn the_remote_manifest_lists_only_uploaded_segments_and_a_restart_resumes() {
     ))
     .expect("index dir")
     .count();
-    let flaky = Arc::new(FlakyStore::new(0));
+    let flaky = Arc::new(FaultyStore::refusing_first(0));
     let remote = Remote::new("memory://flaky", flaky.clone(), "weft");
 
     // The remote takes the files of two segments, then refuses every write.
-    let limited = Arc::new(LimitedStore {
-        inner: flaky.clone(),
-        budget: Arc::new(AtomicUsize::new(2 * (index_files + 1))),
-    });
+    let limited = Arc::new(flaky.sharing(2 * (index_files + 1)));
     let mut interrupted = Replicator::new(
         data.path(),
         Remote::new("memory://flaky", limited, "weft"),
@@ -434,89 +454,6 @@ fn the_remote_manifest_lists_only_uploaded_segments_and_a_restart_resumes() {
     runtime.block_on(flaky.inner.delete(&lost)).expect("delete");
     let mut restarted = Replicator::new(data.path(), remote, fast()).expect("replicator");
     assert_eq!(restarted.sync().expect("sync").segments, 1);
-}
-
-/// Passes writes to `inner` while `budget` lasts, then refuses them.
-#[derive(Debug)]
-struct LimitedStore {
-    inner: Arc<FlakyStore>,
-    budget: Arc<AtomicUsize>,
-}
-
-impl std::fmt::Display for LimitedStore {
-    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        formatter.write_str("LimitedStore")
-    }
-}
-
-#[async_trait::async_trait]
-impl ObjectStore for LimitedStore {
-    async fn put_opts(
-        &self,
-        location: &ObjectPath,
-        payload: PutPayload,
-        opts: PutOptions,
-    ) -> object_store::Result<PutResult> {
-        let allowed = self
-            .budget
-            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |left| {
-                left.checked_sub(1)
-            })
-            .is_ok();
-        if !allowed {
-            return Err(object_store::Error::Generic {
-                store: "LimitedStore",
-                source: "connection reset".into(),
-            });
-        }
-        self.inner.put_opts(location, payload, opts).await
-    }
-
-    async fn put_multipart_opts(
-        &self,
-        location: &ObjectPath,
-        opts: PutMultipartOptions,
-    ) -> object_store::Result<Box<dyn MultipartUpload>> {
-        self.inner.put_multipart_opts(location, opts).await
-    }
-
-    async fn get_opts(
-        &self,
-        location: &ObjectPath,
-        options: GetOptions,
-    ) -> object_store::Result<GetResult> {
-        self.inner.get_opts(location, options).await
-    }
-
-    fn delete_stream(
-        &self,
-        locations: BoxStream<'static, object_store::Result<ObjectPath>>,
-    ) -> BoxStream<'static, object_store::Result<ObjectPath>> {
-        self.inner.delete_stream(locations)
-    }
-
-    fn list(
-        &self,
-        prefix: Option<&ObjectPath>,
-    ) -> BoxStream<'static, object_store::Result<ObjectMeta>> {
-        self.inner.list(prefix)
-    }
-
-    async fn list_with_delimiter(
-        &self,
-        prefix: Option<&ObjectPath>,
-    ) -> object_store::Result<ListResult> {
-        self.inner.list_with_delimiter(prefix).await
-    }
-
-    async fn copy_opts(
-        &self,
-        from: &ObjectPath,
-        to: &ObjectPath,
-        options: CopyOptions,
-    ) -> object_store::Result<()> {
-        self.inner.copy_opts(from, to, options).await
-    }
 }
 
 fn segment_line(segment: &str, checkpoint: Option<(&str, u32)>) -> ManifestLine {
