@@ -257,7 +257,18 @@ fn assert_exactly_once(data_dir: &Path, expected: &[String]) {
     assert_eq!(
         (missing, duplicated, unexpected, raws.len()),
         (0, 0, 0, expected.len()),
-        "(missing, duplicated, unexpected, stored)"
+        "(missing, duplicated, unexpected, stored) in {}; missing e.g. {:?}; duplicated e.g. {:?}",
+        data_dir.display(),
+        expected
+            .iter()
+            .filter(|line| !counts.contains_key(line.as_str()))
+            .take(3)
+            .collect::<Vec<_>>(),
+        counts
+            .iter()
+            .filter(|(_, count)| **count > 1)
+            .take(3)
+            .collect::<Vec<_>>(),
     );
 }
 
@@ -472,8 +483,23 @@ fn a_worker_killed_again_and_again_loses_and_duplicates_nothing() {
     broker.topic(&topic, 4);
     broker.topic(&format!("{topic}.dlq"), 1);
     let dir = tempfile::tempdir().expect("temp dir");
+    // `WEFT_TEST_KEEP=1` (scripts/soak-kafka) keeps the data directory and the workers' logs
+    // for a look after a failure.
+    let keep = std::env::var_os("WEFT_TEST_KEEP").is_some();
     let config = config_file(dir.path(), "");
     let data_dir = dir.path().join("data");
+    let log = |name: String| -> Stdio {
+        if keep {
+            fs::File::create(dir.path().join(name))
+                .expect("worker log")
+                .into()
+        } else {
+            Stdio::null()
+        }
+    };
+    if keep {
+        eprintln!("data and worker logs in {}", dir.path().display());
+    }
     // Every worker joins a group of its own: tansu 0.6.0 keeps a killed member in its group
     // (docs/kafka-broker-defects.md), so after a few kills a newcomer to the same group is
     // assigned nothing. Positions come from the store's manifest, not from the group, so a new
@@ -499,7 +525,7 @@ fn a_worker_killed_again_and_again_loses_and_duplicates_nothing() {
         ship(&broker, &topic, &batch);
         let mut child = worker(&broker, &config, &data_dir, &topic, &unique("crash"))
             .stdout(Stdio::null())
-            .stderr(Stdio::null())
+            .stderr(log(format!("worker-{round}.log")))
             .spawn()
             .expect("worker starts");
         // Let it join and read for a while: some kills land while it waits for its
@@ -524,6 +550,10 @@ fn a_worker_killed_again_and_again_loses_and_duplicates_nothing() {
             .expect("worker starts"),
         Duration::from_secs(120 + (expected.len() / 2_000) as u64),
     );
+    if keep {
+        fs::write(dir.path().join("worker-last.log"), &output.stderr).expect("worker log");
+        let _ = dir.keep();
+    }
     summary_of(&output);
     assert_exactly_once(&data_dir, &expected);
 
