@@ -4,11 +4,12 @@
 //! against a real broker when `WEFT_BENCH_BROKER` names one. Run by `scripts/bench-kafka`;
 //! ignored by the test suite.
 //!
-//! Phase 1 produces `WEFT_BENCH_RECORDS` (default 600,000) JSON records of about 800 bytes into
-//! a 32-partition topic while one worker reads them, and measures how fast they become durable.
-//! The mock cluster keeps only about 5 MB per partition, so the producer stays at most 3,000
-//! records (~2.8 MB) ahead of what is durable in each partition (the worker flushes every
-//! 16 MiB here); with tansu the records are preloaded. Phase 2 produces
+//! Phase 1 preloads `WEFT_BENCH_RECORDS` (default 600,000) JSON records of about 930 bytes
+//! into a 128-partition topic, then starts one worker and measures how fast they become
+//! durable: a backlog with nothing else running, weft's own ceiling. The mock cluster keeps
+//! only about 5 MB per partition and deletes the oldest records past that, read or not, so the
+//! backlog is spread over enough partitions to stay under it (at most 4,800 records of this
+//! size each, 614,400 in all). Phase 2 produces
 //! records at `WEFT_BENCH_RATE` per second (default 20,000) for 10 s into a second topic while the
 //! worker runs, and measures each record's time from produce to durable (its segment listed in
 //! the manifest). Peak RSS is the whole process's, mock broker and its copy of the data included.
@@ -17,7 +18,7 @@ use std::collections::HashSet;
 use std::fs;
 use std::path::Path;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use arrow_array::cast::AsArray;
@@ -34,11 +35,10 @@ use crate::config::IngestConfig;
 use crate::pipeline::IngestOptions;
 use crate::store::FlushPolicy;
 
-/// How far the producer may run ahead of what is durable, in each partition. The mock cluster
-/// keeps about 5 MB per partition and deletes the oldest records past that, read or not, and
-/// the consumer does not read all partitions evenly (one partition read to 2,144 while the
-/// producer was at 13,457 on 2026-11-24): so the bound is per partition, ~2.8 MB.
-const LEAD_PER_PARTITION: i64 = 3_000;
+/// Partitions of the preloaded backlog's topic, and the records each may hold: the mock
+/// cluster keeps about 5 MB per partition and deletes the oldest records past that.
+const BACKLOG_PARTITIONS: i32 = 128;
+const BACKLOG_PER_PARTITION: u64 = 4_800;
 
 /// Partitions of the mock cluster's topics.
 const PARTITIONS: i32 = 32;
@@ -164,32 +164,6 @@ fn new_segments(data_dir: &Path, seen: &mut HashSet<String>) -> Vec<(String, Vec
     found
 }
 
-/// The next offset after what is durable, per partition of `topic`, from the checkpoints the
-/// manifest lists.
-fn durable_offsets(data_dir: &Path, topic: &str, next: &[AtomicI64]) {
-    let Ok(manifest) = fs::read_to_string(data_dir.join("manifest.jsonl")) else {
-        return;
-    };
-    for line in manifest.lines() {
-        let Ok(entry) = serde_json::from_str::<serde_json::Value>(line) else {
-            continue;
-        };
-        let Some(offsets) = entry["checkpoint"]["offsets"].as_array() else {
-            continue;
-        };
-        for range in offsets.iter().filter(|range| range["topic"] == topic) {
-            let (Some(partition), Some(last)) =
-                (range["partition"].as_u64(), range["last_offset"].as_i64())
-            else {
-                continue;
-            };
-            if let Some(slot) = next.get(partition as usize) {
-                slot.fetch_max(last + 1, Ordering::Relaxed);
-            }
-        }
-    }
-}
-
 fn peak_rss_mib() -> f64 {
     let status = fs::read_to_string("/proc/self/status").unwrap_or_default();
     status
@@ -293,18 +267,12 @@ fn bare_consumer_rate(brokers: &str, topic: &str, total: u64) -> f64 {
 }
 
 /// Waits until `total` events are durable; returns events/s from the first segment on.
-fn backlog_rate(
-    data_dir: &Path,
-    seen: &mut HashSet<String>,
-    total: u64,
-    durable: &[AtomicI64],
-) -> (f64, u64) {
+fn backlog_rate(data_dir: &Path, seen: &mut HashSet<String>, total: u64) -> (f64, u64) {
     let mut stored: u64 = 0;
     let mut first: Option<(Instant, u64)> = None;
     let deadline = Instant::now() + Duration::from_secs(1_800);
     while stored < total {
         assert!(Instant::now() < deadline, "backlog not stored in time");
-        durable_offsets(data_dir, "bench", durable);
         for (_, times) in new_segments(data_dir, seen) {
             stored += times.len() as u64;
             if first.is_none() {
@@ -340,7 +308,7 @@ fn kafka_worker_throughput_with_a_real_broker() {
         stop.clone(),
         64 * 1024 * 1024,
     );
-    let (events_per_second, measured) = backlog_rate(&data_dir, &mut HashSet::new(), total, &[]);
+    let (events_per_second, measured) = backlog_rate(&data_dir, &mut HashSet::new(), total);
     stop.store(true, Ordering::Relaxed);
     worker.join().expect("worker thread").expect("worker ran");
     println!(
@@ -361,7 +329,14 @@ fn kafka_worker_throughput_and_latency_with_the_mock_cluster() {
     let total = env_or("WEFT_BENCH_RECORDS", 600_000);
     let rate = env_or("WEFT_BENCH_RATE", 20_000);
     let cluster = MockCluster::new(1).expect("mock cluster");
-    cluster.create_topic("bench", PARTITIONS, 1).expect("topic");
+    let most = BACKLOG_PER_PARTITION * BACKLOG_PARTITIONS as u64;
+    assert!(
+        total <= most,
+        "the mock cluster keeps at most {most} records of the backlog (WEFT_BENCH_RECORDS)"
+    );
+    cluster
+        .create_topic("bench", BACKLOG_PARTITIONS, 1)
+        .expect("topic");
     cluster.create_topic("live", PARTITIONS, 1).expect("topic");
     cluster.create_topic("peer", PARTITIONS, 1).expect("topic");
     let brokers = cluster.bootstrap_servers();
@@ -372,35 +347,7 @@ fn kafka_worker_throughput_and_latency_with_the_mock_cluster() {
     preload(&brokers, "peer", PARTITIONS, peer_total);
     let peer_rate = bare_consumer_rate(&brokers, "peer", peer_total);
 
-    let durable: Arc<Vec<AtomicI64>> =
-        Arc::new((0..PARTITIONS).map(|_| AtomicI64::new(0)).collect());
-    let record_bytes = record(0, &rfc3339(now_micros())).len() as u64;
-    let bytes = record_bytes * total;
-    let feeding = {
-        let brokers = brokers.clone();
-        let durable = durable.clone();
-        std::thread::spawn(move || {
-            let producer = new_producer(&brokers);
-            let time = rfc3339(now_micros());
-            for index in 0..total {
-                let partition = spread(index, PARTITIONS);
-                // Round robin: the record's offset in its partition.
-                let offset = (index / PARTITIONS as u64) as i64;
-                while offset
-                    > durable[partition as usize].load(Ordering::Relaxed) + LEAD_PER_PARTITION
-                {
-                    // Not poll(5 ms): it spins on the clock and takes a core from the worker.
-                    producer.poll(Duration::ZERO);
-                    std::thread::sleep(Duration::from_millis(5));
-                }
-                send(&producer, "bench", partition, &record(index, &time));
-                if index % 1_000 == 0 {
-                    producer.poll(Duration::ZERO);
-                }
-            }
-            producer.flush(Duration::from_secs(60)).expect("flushed");
-        })
-    };
+    let bytes = preload(&brokers, "bench", BACKLOG_PARTITIONS, total);
 
     let dir = tempfile::tempdir().expect("temp dir");
     let data_dir = dir.path().join("data");
@@ -411,13 +358,12 @@ fn kafka_worker_throughput_and_latency_with_the_mock_cluster() {
         "bench",
         &data_dir,
         stop.clone(),
-        16 * 1024 * 1024,
+        KafkaConfig::default().flush_bytes,
     );
 
     // Phase 1: the backlog.
     let mut seen = HashSet::new();
-    let (events_per_second, measured) = backlog_rate(&data_dir, &mut seen, total, &durable);
-    feeding.join().expect("producer thread");
+    let (events_per_second, measured) = backlog_rate(&data_dir, &mut seen, total);
     let mb_per_second = events_per_second * (bytes as f64 / total as f64) / 1e6;
     let rss_backlog = peak_rss_mib();
 
@@ -460,7 +406,7 @@ fn kafka_worker_throughput_and_latency_with_the_mock_cluster() {
     latencies.sort_unstable();
     let percentile = |p: f64| latencies[((latencies.len() as f64 - 1.0) * p) as usize] as f64 / 1e6;
     println!(
-        "kafka ingest (mock cluster, 32 partitions, 1 worker, ~{:.0} B JSON records): {events_per_second:.0} events/s, {mb_per_second:.1} MB/s over {measured:.0} backlog records; peak RSS {rss_backlog:.0} MiB (whole process, mock broker included)",
+        "kafka ingest (mock cluster, preloaded backlog over {BACKLOG_PARTITIONS} partitions, 1 worker, ~{:.0} B JSON records): {events_per_second:.0} events/s, {mb_per_second:.1} MB/s over {measured:.0} backlog records; peak RSS {rss_backlog:.0} MiB (whole process, mock broker and its data included)",
         bytes as f64 / total as f64
     );
     println!(
