@@ -31,3 +31,9 @@ pub mod store;
 pub mod time;
 
 pub use event::{Class, Event, Flag, Outcome};
+
+/// The unit tests (and the Kafka benchmark among them) allocate with mimalloc, as the `weft`
+/// binary does: glibc's allocator spends much of a worker's time in page faults.
+#[cfg(test)]
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
