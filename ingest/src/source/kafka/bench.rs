@@ -9,7 +9,8 @@
 //! durable: a backlog with nothing else running, weft's own ceiling. The mock cluster keeps
 //! only about 5 MB per partition and deletes the oldest records past that, read or not, so the
 //! backlog is spread over enough partitions to stay under it (at most 4,800 records of this
-//! size each, 614,400 in all). Phase 2 produces
+//! size each, 614,400 in all); `WEFT_BENCH_FLUSH_BYTES` sets the worker's `flush_bytes`
+//! (default: the production default). Phase 2 produces
 //! records at `WEFT_BENCH_RATE` per second (default 20,000) for 10 s into a second topic while the
 //! worker runs, and measures each record's time from produce to durable (its segment listed in
 //! the manifest). Peak RSS is the whole process's, mock broker and its copy of the data included.
@@ -358,7 +359,10 @@ fn kafka_worker_throughput_and_latency_with_the_mock_cluster() {
         "bench",
         &data_dir,
         stop.clone(),
-        KafkaConfig::default().flush_bytes,
+        env_or(
+            "WEFT_BENCH_FLUSH_BYTES",
+            KafkaConfig::default().flush_bytes as u64,
+        ) as usize,
     );
 
     // Phase 1: the backlog.
