@@ -136,8 +136,20 @@ fn weft() -> Command {
 }
 
 fn ship(broker: &Broker, topic: &str, lines: &[String]) {
-    let mut child = weft()
-        .args(["ship", "--brokers", &broker.address, "--topic", topic, "-"])
+    ship_keyed(broker, topic, lines, None);
+}
+
+/// Like [`ship`], each line keyed by its field `key_field` when given: keyed records are
+/// spread over the partitions by key, where unkeyed ones may all land in one partition (the
+/// producer's sticky partitioner fills a batch for one partition at a time).
+fn ship_keyed(broker: &Broker, topic: &str, lines: &[String], key_field: Option<&str>) {
+    let mut command = weft();
+    command.args(["ship", "--brokers", &broker.address, "--topic", topic]);
+    if let Some(field) = key_field {
+        command.args(["--key-field", field]);
+    }
+    let mut child = command
+        .arg("-")
         .stdin(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
@@ -632,8 +644,10 @@ fn when_one_of_two_workers_dies_the_other_takes_its_partitions_over() {
     };
     doomed.kill().expect("SIGKILL");
     doomed.wait().expect("reaped");
+    // Keyed by user, so that every partition, the survivor's included, gets some: the doomed
+    // worker may have read all of the first records before the group split.
     let more = json_lines("pair second", 5_000);
-    ship(&broker, &topic, &more);
+    ship_keyed(&broker, &topic, &more, Some("user"));
     expected.extend(more);
     let output = wait_with_deadline(survivor, Duration::from_secs(120));
     let log = survivor_log.join().expect("the survivor's log");
