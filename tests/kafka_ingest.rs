@@ -301,6 +301,33 @@ fn wait_with_deadline(mut child: Child, timeout: Duration) -> Output {
     );
 }
 
+/// Follows a worker's log as it comes: the receiver hears of each assignment that gives the
+/// worker partitions; the thread returns the whole log once the worker exits.
+fn follow_assignments(
+    child: &mut Child,
+) -> (
+    std::sync::mpsc::Receiver<()>,
+    std::thread::JoinHandle<String>,
+) {
+    let stderr = child.stderr.take().expect("the worker's stderr is piped");
+    let (assigned, assignments) = std::sync::mpsc::channel();
+    let reader = std::thread::spawn(move || {
+        use std::io::BufRead;
+        let mut lines = Vec::new();
+        for line in std::io::BufReader::new(stderr)
+            .lines()
+            .map_while(Result::ok)
+        {
+            if line.contains("assigned partitions") && !line.trim_end().ends_with("partitions=") {
+                let _ = assigned.send(());
+            }
+            lines.push(line);
+        }
+        lines.join("\n")
+    });
+    (assignments, reader)
+}
+
 /// Polls until the store holds at least `rows` events.
 fn wait_for_rows(data_dir: &Path, rows: usize, timeout: Duration) {
     let deadline = Instant::now() + timeout;
@@ -616,32 +643,13 @@ fn when_one_of_two_workers_dies_the_other_takes_its_partitions_over() {
     };
     let mut doomed = spawn("60");
     let mut survivor = spawn("15");
-    // The survivor's log, read as it comes: the kill waits until the group has split the
-    // partitions (the survivor holds some), else it would test one worker and a bystander.
-    let survivor_log = {
-        let stderr = survivor.stderr.take().expect("survivor's stderr");
-        let (assigned, split) = std::sync::mpsc::channel();
-        let reader = std::thread::spawn(move || {
-            use std::io::BufRead;
-            let mut lines = Vec::new();
-            for line in std::io::BufReader::new(stderr)
-                .lines()
-                .map_while(Result::ok)
-            {
-                if line.contains("assigned partitions") && !line.trim_end().ends_with("partitions=")
-                {
-                    let _ = assigned.send(());
-                }
-                lines.push(line);
-            }
-            lines.join("\n")
-        });
-        wait_for_rows(&data_dir, 1_000, Duration::from_secs(60));
-        split
-            .recv_timeout(Duration::from_secs(90))
-            .expect("the group gave the survivor partitions");
-        reader
-    };
+    // The kill waits until the group has split the partitions (the survivor holds some), else
+    // it would test one worker and a bystander.
+    let (survivor_assigned, survivor_log) = follow_assignments(&mut survivor);
+    wait_for_rows(&data_dir, 1_000, Duration::from_secs(60));
+    survivor_assigned
+        .recv_timeout(Duration::from_secs(90))
+        .expect("the group gave the survivor partitions");
     doomed.kill().expect("SIGKILL");
     doomed.wait().expect("reaped");
     // Keyed by user, so that every partition, the survivor's included, gets some: the doomed
@@ -683,7 +691,7 @@ fn three_workers_of_one_group_share_six_partitions_and_store_everything_once() {
     let group = unique("trio");
     let mut expected = json_lines("trio first", 12_000);
     ship(&broker, &topic, &expected);
-    let workers: Vec<Child> = (0..3)
+    let mut workers: Vec<Child> = (0..3)
         .map(|_| {
             worker(&broker, &config, &data_dir, &topic, &group)
                 .stdout(Stdio::piped())
@@ -692,9 +700,18 @@ fn three_workers_of_one_group_share_six_partitions_and_store_everything_once() {
                 .expect("worker starts")
         })
         .collect();
+    let logs: Vec<_> = workers.iter_mut().map(follow_assignments).collect();
     wait_for_durable(&data_dir, 1_000, Duration::from_secs(60));
+    // The first worker in the group may read all of the first records before the others
+    // join; the second wait until every worker holds partitions, and are keyed by user, so
+    // that every partition gets some of them.
+    for (assigned, _) in &logs {
+        assigned
+            .recv_timeout(Duration::from_secs(90))
+            .expect("the group gave every worker partitions");
+    }
     let more = json_lines("trio second", 12_000);
-    ship(&broker, &topic, &more);
+    ship_keyed(&broker, &topic, &more, Some("user"));
     expected.extend(more);
     wait_for_durable(&data_dir, expected.len(), Duration::from_secs(180));
     // Stopped as an operator stops them: SIGTERM, a last checkpoint, the group left.
@@ -718,9 +735,14 @@ fn three_workers_of_one_group_share_six_partitions_and_store_everything_once() {
         expected.len() as u64,
         "{stored:?}"
     );
+    let logs: Vec<String> = logs
+        .into_iter()
+        .map(|(_, log)| log.join().expect("a worker's log"))
+        .collect();
     assert!(
         stored.iter().filter(|stored| **stored > 0).count() >= 2,
-        "the partitions were shared: {stored:?}"
+        "the partitions were shared: {stored:?}\n{}",
+        logs.join("\n\n")
     );
     assert_exactly_once(&data_dir, &expected);
 }
