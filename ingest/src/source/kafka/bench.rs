@@ -295,7 +295,8 @@ fn bare_consumer_rate(brokers: &str, topic: &str, total: u64) -> f64 {
 struct BacklogRate {
     /// Events/s while checkpoints were cut by size: from the first checkpoint to the one
     /// before the last. The last holds the backlog's remainder and waits for the time bound
-    /// (`flush_interval`, 5 s) after the one before it, however little it holds.
+    /// (`flush_interval`, 5 s) from its first record, read just after the one before it was
+    /// cut, however little it holds.
     sustained: f64,
     /// Events the sustained rate covers.
     sustained_rows: u64,

@@ -185,7 +185,6 @@ pub fn run(run: KafkaRun<'_>) -> Result<KafkaSummary, KafkaSourceError> {
         lag,
         fatal: None,
         last_activity: now,
-        last_checkpoint: now,
         last_metrics_log: now,
         in_flight: None,
         stalled: None,

@@ -2,6 +2,7 @@
 //! since the last checkpoint, and the offset ranges the next checkpoint completes.
 
 use std::collections::BTreeMap;
+use std::time::Instant;
 
 use rdkafka::{Offset, TopicPartitionList};
 
@@ -34,6 +35,8 @@ pub enum Admission {
 #[derive(Debug, Default)]
 pub struct PartitionProgress {
     partitions: BTreeMap<(String, i32), Partition>,
+    /// When the oldest read since the last checkpoint happened: the time bound counts from it.
+    pending_since: Option<Instant>,
 }
 
 impl PartitionProgress {
@@ -44,7 +47,7 @@ impl PartitionProgress {
         assigned: &mut TopicPartitionList,
         resume: &BTreeMap<(String, i32), i64>,
     ) -> rdkafka::error::KafkaResult<()> {
-        self.partitions.clear();
+        self.clear();
         let keys: Vec<(String, i32)> = assigned
             .elements()
             .iter()
@@ -73,11 +76,13 @@ impl PartitionProgress {
         for state in self.partitions.values_mut() {
             state.pending = None;
         }
+        self.pending_since = None;
     }
 
     /// Gives every partition up.
     pub fn clear(&mut self) {
         self.partitions.clear();
+        self.pending_since = None;
     }
 
     /// Partitions held.
@@ -103,14 +108,13 @@ impl PartitionProgress {
             Some((first, _)) => (first, offset),
             None => (state.next.unwrap_or(offset), offset),
         });
+        self.pending_since.get_or_insert_with(Instant::now);
         (Admission::Read, &state.origin)
     }
 
-    /// Whether anything was read since the last checkpoint.
-    pub fn has_pending(&self) -> bool {
-        self.partitions
-            .values()
-            .any(|state| state.pending.is_some())
+    /// When the oldest message read since the last checkpoint was read, if any was.
+    pub fn pending_since(&self) -> Option<Instant> {
+        self.pending_since
     }
 
     /// The ranges the next checkpoint completes: per partition read since the last one, from
@@ -138,12 +142,14 @@ impl PartitionProgress {
                 state.next = Some(last + 1);
             }
         }
+        self.pending_since = None;
     }
 
     /// Forgets what was read since the last checkpoint and resumes from `resume` (the manifest,
     /// after another worker recorded some of these partitions). Returns where each partition
     /// must be sought to.
     pub fn reset(&mut self, resume: &BTreeMap<(String, i32), i64>) -> Vec<(String, i32, Offset)> {
+        self.pending_since = None;
         self.partitions
             .iter_mut()
             .map(|((topic, partition), state)| {
@@ -269,10 +275,48 @@ mod tests {
         progress.admit("logs", 0, 11);
         progress.drop_pending();
         assert!(progress.pending_ranges().is_empty());
-        assert!(!progress.has_pending());
+        assert_eq!(progress.pending_since(), None);
         assert_eq!(progress.len(), 1);
         let seeks = progress.reset(&BTreeMap::from([(("logs".to_string(), 0), 10)]));
         assert_eq!(seeks, [("logs".to_string(), 0, Offset::Offset(10))]);
         assert_eq!(progress.admit("logs", 0, 10).0, Admission::Read);
+    }
+
+    #[test]
+    fn the_time_bound_counts_from_the_oldest_read_since_the_last_checkpoint() {
+        let mut progress = PartitionProgress::default();
+        progress
+            .assign(&mut assigned(&[0, 1]), &BTreeMap::new())
+            .expect("assign");
+        assert_eq!(progress.pending_since(), None, "nothing read yet");
+        progress.admit("logs", 2, 0);
+        assert_eq!(progress.pending_since(), None, "not a partition held");
+        let before = Instant::now();
+        progress.admit("logs", 0, 0);
+        let since = progress.pending_since().expect("a read is pending");
+        assert!(since >= before);
+        progress.admit("logs", 1, 0);
+        progress.admit("logs", 0, 1);
+        assert_eq!(
+            progress.pending_since(),
+            Some(since),
+            "later reads keep the oldest"
+        );
+        progress.admit("logs", 0, 1);
+        progress.completed();
+        assert_eq!(
+            progress.pending_since(),
+            None,
+            "a checkpoint completed them"
+        );
+        progress.admit("logs", 0, 1);
+        assert_eq!(progress.pending_since(), None, "a duplicate is not read");
+        progress.admit("logs", 0, 2);
+        assert!(progress.pending_since().is_some_and(|again| again >= since));
+        progress.reset(&BTreeMap::new());
+        assert_eq!(progress.pending_since(), None, "reset drops the reads");
+        progress.admit("logs", 0, 0);
+        progress.clear();
+        assert_eq!(progress.pending_since(), None, "partitions given up");
     }
 }

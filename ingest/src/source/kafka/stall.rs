@@ -113,7 +113,6 @@ impl Worker {
         }
         consumer.resume(&consumer.assignment()?)?;
         self.stalled = None;
-        self.last_checkpoint = now;
         info!(
             stalled_secs,
             "the data directory takes writes again; every partition resumes from the manifest"

@@ -310,3 +310,35 @@ fn a_worker_pauses_while_the_data_directory_refuses_writes_and_loses_nothing() {
     assert_eq!(durable(dir.path()), (400, 400), "each record stored once");
     assert_eq!(summary.kafka.topics["logs"].stored, 400, "{summary:?}");
 }
+
+/// The time bound counts from the oldest record read since the last checkpoint: after a quiet
+/// spell longer than the bound, the first record waits for the ones just behind it instead of
+/// being written at once as a segment of its own.
+#[test]
+fn after_a_quiet_spell_the_first_records_wait_for_the_time_bound_together() {
+    let cluster = MockCluster::new(1).expect("mock cluster");
+    cluster.create_topic("logs", 1, 1).expect("topic");
+    let brokers = cluster.bootstrap_servers();
+    let dir = tempfile::tempdir().expect("temp dir");
+    let stop = std::sync::Arc::new(AtomicBool::new(false));
+    let settings = KafkaConfig {
+        flush_interval_ms: 2_000,
+        ..settings_config(&brokers, "weft-quiet")
+    }
+    .build([])
+    .expect("valid settings");
+    let worker = spawn_worker(dir.path(), settings, &stop, Default::default());
+    // Longer than the bound with nothing to read.
+    std::thread::sleep(Duration::from_secs(3));
+    let record = |index: usize| format!(r#"{{"ts":"2026-11-23T10:00:00Z","msg":"quiet {index}"}}"#);
+    produce(&brokers, "logs", &[record(0)]);
+    produce(&brokers, "logs", &[record(1), record(2)]);
+    wait_until("3 records durable", Duration::from_secs(30), || {
+        durable(dir.path()).0 == 3
+    });
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    worker.join().expect("worker thread").expect("worker runs");
+    let loaded = Manifest::new(dir.path()).load().expect("manifest");
+    let segments: Vec<u64> = loaded.entries.iter().map(|entry| entry.rows).collect();
+    assert_eq!(segments, [3], "one segment of all three");
+}

@@ -38,7 +38,6 @@ pub struct Worker {
     pub(super) fatal: Option<KafkaSourceError>,
     /// When a message was last read, or the assignment last changed.
     pub(super) last_activity: Instant,
-    pub(super) last_checkpoint: Instant,
     pub(super) last_metrics_log: Instant,
     /// The checkpoint being written on its own thread, if any.
     pub(super) in_flight: Option<InFlight>,
@@ -180,13 +179,17 @@ impl Worker {
         Ok(())
     }
 
-    /// Whether a checkpoint is due: the time bound passed with something read, or the buffer
-    /// reached its size bound.
+    /// Whether a checkpoint is due: the buffer reached its size bound, or the oldest message
+    /// read since the last checkpoint was read the time bound ago. Counting from that read, not
+    /// from the last checkpoint, keeps the first records after a quiet spell from being written
+    /// at once as a segment of their own.
     pub fn checkpoint_due(&self, now: Instant) -> bool {
         let (_, bytes) = self.ingestor.buffered();
         bytes >= self.settings.flush_bytes
-            || (now.duration_since(self.last_checkpoint) >= self.settings.flush_interval
-                && self.progress.has_pending())
+            || self
+                .progress
+                .pending_since()
+                .is_some_and(|since| now.duration_since(since) >= self.settings.flush_interval)
     }
 
     /// Makes what was read durable (dead letters, then segments and offsets in one checkpoint)
@@ -201,7 +204,6 @@ impl Worker {
         giving_up: bool,
     ) -> Result<(), KafkaSourceError> {
         self.finish_in_flight(consumer, mode, giving_up)?;
-        self.last_checkpoint = Instant::now();
         let ranges = self.progress.pending_ranges();
         if ranges.is_empty() {
             return Ok(());
@@ -231,7 +233,6 @@ impl Worker {
         consumer: &BaseConsumer<WorkerContext>,
     ) -> Result<(), KafkaSourceError> {
         self.finish_in_flight(consumer, CommitMode::Async, false)?;
-        self.last_checkpoint = Instant::now();
         let ranges = self.progress.pending_ranges();
         if ranges.is_empty() {
             return Ok(());
